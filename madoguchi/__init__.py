@@ -1,0 +1,1 @@
+"""Madoguchi: a municipality's LINE Official Account as a digital service counter."""

@@ -1,0 +1,1 @@
+"""Ways of reaching residents. `base` is what domain apps use; `line` is the LINE integration."""

@@ -1,0 +1,204 @@
+"""What domain apps use to talk to residents, whatever the channel.
+
+Domain apps build channel-neutral messages (`Text`, `Buttons`, `Flex` ...) and hand them to a
+`Transport`, which the channel's integration implements (`channels.line.client`). They never
+import an integration: `transport_for()` resolves it from settings.CHANNEL_TRANSPORTS.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+if TYPE_CHECKING:
+    from madoguchi.core.models import Channel
+
+
+class ChannelError(Exception):
+    """A send that did not go through.
+
+    `permanent` tells whether trying again can help: a blocked user or a bad token will not get
+    better (permanent); a 429 or a 5xx may (transient).
+    """
+
+    def __init__(self, message: str, *, permanent: bool = False, status: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.permanent = permanent
+        self.status = status
+
+
+# Actions: what a tap on a button, a quick reply or a rich menu area does.
+
+
+@dataclass(frozen=True)
+class PostbackAction:
+    label: str
+    data: str
+    display_text: str | None = None
+
+
+@dataclass(frozen=True)
+class MessageAction:
+    label: str
+    text: str
+
+
+@dataclass(frozen=True)
+class UriAction:
+    label: str
+    uri: str
+
+
+@dataclass(frozen=True)
+class DatetimePickerAction:
+    label: str
+    data: str
+    mode: Literal["date", "time", "datetime"] = "date"
+    initial: str | None = None
+    min: str | None = None
+    max: str | None = None
+
+
+@dataclass(frozen=True)
+class LocationAction:
+    """Opens the location picker (quick replies only)."""
+
+    label: str
+
+
+@dataclass(frozen=True)
+class CameraAction:
+    """Opens the camera (quick replies only)."""
+
+    label: str
+
+
+@dataclass(frozen=True)
+class CameraRollAction:
+    """Opens the photo library (quick replies only)."""
+
+    label: str
+
+
+Action = (
+    PostbackAction
+    | MessageAction
+    | UriAction
+    | DatetimePickerAction
+    | LocationAction
+    | CameraAction
+    | CameraRollAction
+)
+
+
+# Messages. Each may carry quick replies, shown as chips until the resident answers.
+
+
+@dataclass(frozen=True)
+class Text:
+    text: str
+    quick_replies: tuple[Action, ...] = ()
+
+
+@dataclass(frozen=True)
+class Image:
+    url: str
+    preview_url: str
+    quick_replies: tuple[Action, ...] = ()
+
+
+@dataclass(frozen=True)
+class Sticker:
+    package_id: str
+    sticker_id: str
+    quick_replies: tuple[Action, ...] = ()
+
+
+@dataclass(frozen=True)
+class Buttons:
+    """A card with a text and up to four buttons."""
+
+    alt_text: str
+    text: str
+    actions: tuple[Action, ...]
+    title: str | None = None
+    image_url: str | None = None
+    quick_replies: tuple[Action, ...] = ()
+
+
+@dataclass(frozen=True)
+class Confirm:
+    """A question with two buttons (はい / いいえ)."""
+
+    alt_text: str
+    text: str
+    actions: tuple[Action, Action]
+    quick_replies: tuple[Action, ...] = ()
+
+
+@dataclass(frozen=True)
+class Flex:
+    """A Flex message; `contents` is a bubble or carousel in LINE's JSON form."""
+
+    alt_text: str
+    contents: dict[str, Any] = field(default_factory=dict)
+    quick_replies: tuple[Action, ...] = ()
+
+
+OutboundMessage = Text | Image | Sticker | Buttons | Confirm | Flex
+
+
+@dataclass(frozen=True)
+class Profile:
+    user_id: str
+    display_name: str
+    picture_url: str | None = None
+    language: str | None = None
+
+
+class InboundEvent(Protocol):
+    """A stored event as the dispatcher sees it, whatever channel it came from."""
+
+    channel: Channel
+    webhook_event_id: str
+    event_type: str
+    source_user_id: str
+    payload: dict[str, Any]
+
+
+class Transport(Protocol):
+    """What a channel integration offers domain apps."""
+
+    def reply(
+        self,
+        channel: Channel,
+        *,
+        reply_token: str | None,
+        user_id: str,
+        messages: list[OutboundMessage],
+        dedupe_key: str,
+        received_at_ms: int | None = None,
+    ) -> None:
+        """Answer an event: by reply token while it is fresh, else by push.
+
+        `dedupe_key` names this answer (e.g. the event and its position) so that processing an
+        event again never sends the same answer twice.
+        """
+
+    def push(
+        self, channel: Channel, *, user_id: str, messages: list[OutboundMessage], dedupe_key: str
+    ) -> None:
+        """Send to one resident at any time."""
+
+    def get_profile(self, channel: Channel, *, user_id: str) -> Profile | None:
+        """The resident's LINE profile, or None when LINE no longer knows them as a friend."""
+
+
+def transport_for(channel: Channel) -> Transport:
+    transport_class = import_string(settings.CHANNEL_TRANSPORTS[channel.kind])
+    transport: Transport = transport_class()
+    return transport

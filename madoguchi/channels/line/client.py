@@ -1,0 +1,247 @@
+"""Every call Madoguchi makes to LINE's Messaging API goes through here (line-bot-sdk v3).
+
+- Each send is an OutboundRequest row written before the first attempt; its retry key is
+  reused on every retry, so LINE carries a request out at most once. A 409 for a key LINE has
+  already accepted counts as sent.
+- 429 (rate limit) and 5xx back off and are tried again a few times; if they persist the
+  failure is transient and the caller's task retries later with the same row and key.
+- Refusals that will not get better (bad request, bad token, unknown user, monthly quota)
+  are permanent and recorded as such.
+- Replies use the reply token while it is fresh and fall back to push when it is not.
+
+Tokens and message bodies are never logged.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import urllib3
+from django.conf import settings
+from django.utils import timezone
+from linebot.v3.messaging import (
+    ApiClient,
+    Configuration,
+    MessagingApi,
+    PushMessageRequest,
+    ReplyMessageRequest,
+)
+from linebot.v3.messaging.exceptions import ApiException
+
+from madoguchi.channels.base import ChannelError, OutboundMessage, Profile
+from madoguchi.channels.line.models import OutboundRequest
+from madoguchi.channels.line.render import render_messages
+from madoguchi.channels.line.tokens import token_for
+from madoguchi.core.models import Channel
+
+logger = logging.getLogger(__name__)
+
+_local = threading.local()
+
+
+def messaging_api(channel: Channel) -> MessagingApi:
+    """A MessagingApi for this channel, kept per thread so connections are reused."""
+    token = token_for(channel)
+    cache: dict[tuple[int, str], MessagingApi] = getattr(_local, "apis", None) or {}
+    _local.apis = cache
+    key = (channel.pk, token)
+    if key not in cache:
+        configuration = Configuration(host=settings.LINE_API_HOST, access_token=token)
+        cache[key] = MessagingApi(ApiClient(configuration))
+    return cache[key]
+
+
+def _error_message(exc: ApiException) -> str:
+    try:
+        body = json.loads(exc.body or b"{}")
+        return str(body.get("message", ""))[:500]
+    except (ValueError, TypeError):
+        return ""
+
+
+def _header(headers: Any, name: str) -> str:
+    if not headers:
+        return ""
+    for key, value in dict(headers).items():
+        if key.lower() == name:
+            return str(value)
+    return ""
+
+
+class ReplyTokenRejected(Exception):
+    """LINE refused the reply token (used, expired or unknown): push instead."""
+
+
+def _deliver(channel: Channel, row: OutboundRequest, call: Callable[[MessagingApi], Any]) -> None:
+    """Carry out one recorded request, with backoff on 429 and 5xx."""
+    backoff = settings.LINE_BACKOFF_SECONDS
+    for attempt in range(1, settings.LINE_SEND_ATTEMPTS + 1):
+        row.attempts += 1
+        row.save(update_fields=["attempts"])
+        try:
+            response = call(messaging_api(channel))
+        except ApiException as exc:
+            status = exc.status or 0
+            message = _error_message(exc)
+            row.last_status_code = status
+            if status == 409 and row.kind != OutboundRequest.Kind.REPLY:
+                # LINE already accepted a request with this retry key: it was sent.
+                _mark_sent(row, _header(exc.headers, "x-line-accepted-request-id"))
+                return
+            if row.kind == OutboundRequest.Kind.REPLY and status == 400 and "reply token" in message.lower():
+                row.error = message
+                row.save(update_fields=["last_status_code", "error"])
+                raise ReplyTokenRejected(message) from None
+            quota_exhausted = status == 429 and "monthly limit" in message.lower()
+            if (status == 429 or status >= 500) and not quota_exhausted:
+                logger.warning(
+                    "LINE %s %s answered %s (attempt %s)", row.kind, row.dedupe_key, status, attempt
+                )
+                row.error = f"HTTP {status}: {message}"
+                row.save(update_fields=["last_status_code", "error"])
+                time.sleep(backoff * 2 ** (attempt - 1))
+                continue
+            _mark_failed(row, f"HTTP {status}: {message}", permanent=True)
+            raise ChannelError(message or f"HTTP {status}", permanent=True, status=status) from None
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            # Timeouts and dropped connections: LINE may or may not have received it; the retry
+            # key makes trying again safe.
+            logger.warning(
+                "LINE %s %s: %s (attempt %s)", row.kind, row.dedupe_key, type(exc).__name__, attempt
+            )
+            row.error = type(exc).__name__
+            row.save(update_fields=["error"])
+            time.sleep(backoff * 2 ** (attempt - 1))
+            continue
+        _mark_sent(row, _header(response.headers, "x-line-request-id"))
+        return
+    _mark_failed(row, row.error, permanent=False)
+    raise ChannelError(row.error or "LINE did not answer", permanent=False, status=row.last_status_code)
+
+
+def _mark_sent(row: OutboundRequest, request_id: str) -> None:
+    row.status = OutboundRequest.Status.SENT
+    row.sent_at = timezone.now()
+    row.line_request_id = request_id
+    row.error = ""
+    row.save(update_fields=["status", "sent_at", "line_request_id", "error", "last_status_code"])
+
+
+def _mark_failed(row: OutboundRequest, error: str, *, permanent: bool) -> None:
+    row.status = (
+        OutboundRequest.Status.PERMANENT_FAILURE if permanent else OutboundRequest.Status.TRANSIENT_FAILURE
+    )
+    row.error = error
+    row.save(update_fields=["status", "error", "last_status_code"])
+
+
+def _record(
+    channel: Channel, *, kind: str, dedupe_key: str, recipients: list[str], messages: list[OutboundMessage]
+) -> OutboundRequest:
+    row, _ = OutboundRequest.objects.get_or_create(
+        dedupe_key=dedupe_key,
+        defaults={
+            "channel": channel,
+            "kind": kind,
+            "recipients": recipients,
+            "messages": render_messages(messages),
+        },
+    )
+    return row
+
+
+def _timeout() -> int:
+    return settings.LINE_TIMEOUT_SECONDS
+
+
+def _push(channel: Channel, row: OutboundRequest) -> None:
+    def call(api: MessagingApi) -> Any:
+        request = PushMessageRequest.from_dict({"to": row.recipients[0], "messages": row.messages})
+        return api.push_message_with_http_info(
+            request, x_line_retry_key=str(row.retry_key), _request_timeout=_timeout()
+        )
+
+    _deliver(channel, row, call)
+
+
+class LineTransport:
+    """channels.base.Transport for LINE."""
+
+    def reply(
+        self,
+        channel: Channel,
+        *,
+        reply_token: str | None,
+        user_id: str,
+        messages: list[OutboundMessage],
+        dedupe_key: str,
+        received_at_ms: int | None = None,
+    ) -> None:
+        row = _record(
+            channel,
+            kind=OutboundRequest.Kind.REPLY,
+            dedupe_key=dedupe_key,
+            recipients=[user_id],
+            messages=messages,
+        )
+        if row.status == OutboundRequest.Status.SENT:
+            return
+        age_ms = time.time() * 1000 - received_at_ms if received_at_ms else None
+        token_fresh = (
+            reply_token is not None
+            and age_ms is not None
+            and age_ms < settings.LINE_REPLY_TOKEN_SECONDS * 1000
+        )
+        # A reply row tried before (a worker died mid-call) may have used the token: push.
+        if token_fresh and row.kind == OutboundRequest.Kind.REPLY and row.attempts == 0:
+
+            def call(api: MessagingApi) -> Any:
+                request = ReplyMessageRequest.from_dict({"replyToken": reply_token, "messages": row.messages})
+                return api.reply_message_with_http_info(request, _request_timeout=_timeout())
+
+            try:
+                _deliver(channel, row, call)
+                return
+            except ReplyTokenRejected:
+                pass
+        row.kind = OutboundRequest.Kind.PUSH
+        row.save(update_fields=["kind"])
+        _push(channel, row)
+
+    def push(
+        self, channel: Channel, *, user_id: str, messages: list[OutboundMessage], dedupe_key: str
+    ) -> None:
+        row = _record(
+            channel,
+            kind=OutboundRequest.Kind.PUSH,
+            dedupe_key=dedupe_key,
+            recipients=[user_id],
+            messages=messages,
+        )
+        if row.status != OutboundRequest.Status.SENT:
+            _push(channel, row)
+
+    def get_profile(self, channel: Channel, *, user_id: str) -> Profile | None:
+        try:
+            profile = messaging_api(channel).get_profile(user_id, _request_timeout=_timeout())
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise ChannelError(
+                f"profile lookup failed: HTTP {exc.status}",
+                permanent=exc.status is not None and 400 <= exc.status < 500 and exc.status != 429,
+                status=exc.status,
+            ) from None
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise ChannelError(f"profile lookup failed: {type(exc).__name__}") from None
+        return Profile(
+            user_id=profile.user_id,
+            display_name=profile.display_name,
+            picture_url=profile.picture_url,
+            language=profile.language,
+        )

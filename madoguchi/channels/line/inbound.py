@@ -1,0 +1,188 @@
+"""Inbound events: stored once when LINE posts them, processed by a task, never dropped.
+
+- `events_store` runs inside the webhook request. It stores each event keyed by its
+  `webhookEventId` and enqueues its processing in the same transaction: both are written or
+  neither is, so an event that was answered 200 always has a task waiting for it.
+- `event_process` runs in a worker. It claims the event with a conditional UPDATE (a second
+  task for the same event does nothing), hands it to the chatbot's dispatcher, and on failure
+  schedules another try with a growing wait; after the last try the event is FAILED, visible to
+  staff and replayable (`madoguchi replay_events`).
+- `events_requeue_stuck` (periodic) re-queues events whose worker died mid-processing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from madoguchi.channels.base import ChannelError
+from madoguchi.channels.line.models import InboundEvent
+from madoguchi.core.models import Channel
+
+logger = logging.getLogger(__name__)
+
+# What handles a stored event. The chatbot's dispatcher, named here by path because a channel
+# integration sits below the domain apps and must not import them.
+EVENT_HANDLER = "madoguchi.chatbot.engine.dispatch"
+
+
+def event_key(event: dict[str, Any]) -> str:
+    """The event's webhookEventId; events from old or odd senders without one get a digest."""
+    event_id = event.get("webhookEventId")
+    if isinstance(event_id, str) and 0 < len(event_id) <= 64:
+        return event_id
+    canonical = json.dumps(event, sort_keys=True, ensure_ascii=False).encode()
+    return "sha256-" + hashlib.sha256(canonical).hexdigest()[:56]
+
+
+def _occurred_at(event: dict[str, Any]) -> datetime:
+    timestamp = event.get("timestamp")
+    if isinstance(timestamp, int | float) and 0 < timestamp < 10**14:
+        return datetime.fromtimestamp(timestamp / 1000, tz=UTC)
+    return timezone.now()
+
+
+def _user_id(event: dict[str, Any]) -> str:
+    source = event.get("source")
+    if isinstance(source, dict):
+        user_id = source.get("userId")
+        if isinstance(user_id, str):
+            return user_id[:64]
+    return ""
+
+
+def _redelivery(event: dict[str, Any]) -> bool:
+    context = event.get("deliveryContext")
+    return isinstance(context, dict) and context.get("isRedelivery") is True
+
+
+def events_store(channel: Channel, events: list[dict[str, Any]]) -> list[str]:
+    """Store the events not seen before and enqueue their processing; return their keys."""
+    from madoguchi.channels.line.tasks import process_inbound_event
+
+    by_key: dict[str, dict[str, Any]] = {}
+    for event in events:
+        by_key.setdefault(event_key(event), event)
+    with transaction.atomic():
+        seen = set(
+            InboundEvent.objects.filter(webhook_event_id__in=list(by_key)).values_list(
+                "webhook_event_id", flat=True
+            )
+        )
+        new = [
+            InboundEvent(
+                channel=channel,
+                webhook_event_id=key,
+                event_type=str(event.get("type", ""))[:40],
+                source_user_id=_user_id(event),
+                occurred_at=_occurred_at(event),
+                is_redelivery=_redelivery(event),
+                payload=event,
+            )
+            for key, event in by_key.items()
+            if key not in seen
+        ]
+        # ignore_conflicts: two deliveries of one event racing each other store it once.
+        InboundEvent.objects.bulk_create(new, ignore_conflicts=True)
+        for row in new:
+            process_inbound_event.enqueue(row.webhook_event_id)
+    return [row.webhook_event_id for row in new]
+
+
+def _retry_delay(attempts: int) -> timedelta:
+    return timedelta(seconds=settings.EVENT_RETRY_SECONDS * 2 ** max(attempts - 1, 0))
+
+
+def event_process(webhook_event_id: str) -> None:
+    """Process one stored event, at most once at a time, retrying on failure."""
+    from madoguchi.channels.line.tasks import process_inbound_event
+
+    now = timezone.now()
+    claimed = InboundEvent.objects.filter(
+        webhook_event_id=webhook_event_id,
+        status__in=[InboundEvent.Status.QUEUED, InboundEvent.Status.RETRYING],
+    ).update(status=InboundEvent.Status.PROCESSING, started_at=now, attempts=F("attempts") + 1)
+    if claimed != 1:
+        return  # already done, failed for good, or being processed by another worker
+    event = InboundEvent.objects.select_related("channel").get(webhook_event_id=webhook_event_id)
+    try:
+        import_string(EVENT_HANDLER)(event)
+    except Exception as exc:
+        permanent = isinstance(exc, ChannelError) and exc.permanent
+        error = f"{type(exc).__name__}: {exc}"[:2000]
+        if permanent or event.attempts >= settings.EVENT_MAX_ATTEMPTS:
+            logger.exception("event %s failed for good after %s tries", webhook_event_id, event.attempts)
+            InboundEvent.objects.filter(pk=event.pk).update(
+                status=InboundEvent.Status.FAILED, last_error=error, processed_at=timezone.now()
+            )
+            return
+        logger.warning(
+            "event %s failed (try %s), will retry: %s", webhook_event_id, event.attempts, type(exc).__name__
+        )
+        with transaction.atomic():
+            InboundEvent.objects.filter(pk=event.pk).update(
+                status=InboundEvent.Status.RETRYING, last_error=error
+            )
+            process_inbound_event.using(run_after=timezone.now() + _retry_delay(event.attempts)).enqueue(
+                webhook_event_id
+            )
+        return
+    InboundEvent.objects.filter(pk=event.pk).update(
+        status=InboundEvent.Status.DONE, last_error="", processed_at=timezone.now()
+    )
+
+
+def events_requeue_stuck() -> int:
+    """Periodic: events left PROCESSING by a worker that died are queued again."""
+    from madoguchi.channels.line.tasks import process_inbound_event
+
+    cutoff = timezone.now() - timedelta(seconds=settings.EVENT_STUCK_SECONDS)
+    stuck = list(
+        InboundEvent.objects.filter(status=InboundEvent.Status.PROCESSING, started_at__lt=cutoff).values_list(
+            "webhook_event_id", flat=True
+        )[:1000]
+    )
+    requeued = 0
+    for webhook_event_id in stuck:
+        with transaction.atomic():
+            if InboundEvent.objects.filter(
+                webhook_event_id=webhook_event_id,
+                status=InboundEvent.Status.PROCESSING,
+                started_at__lt=cutoff,
+            ).update(status=InboundEvent.Status.RETRYING, last_error="worker stopped while processing"):
+                process_inbound_event.enqueue(webhook_event_id)
+                requeued += 1
+    if requeued:
+        logger.warning("re-queued %s events left by a stopped worker", requeued)
+    return requeued
+
+
+def events_replay(*, event_ids: list[str] | None = None, failed: bool = False) -> int:
+    """Queue FAILED (or named) events again with a fresh set of tries; return how many."""
+    from madoguchi.channels.line.tasks import process_inbound_event
+
+    events = InboundEvent.objects.exclude(status=InboundEvent.Status.PROCESSING)
+    if event_ids is not None:
+        events = events.filter(webhook_event_id__in=event_ids)
+    elif failed:
+        events = events.filter(status=InboundEvent.Status.FAILED)
+    else:
+        return 0
+    replayed = 0
+    for webhook_event_id in events.values_list("webhook_event_id", flat=True):
+        with transaction.atomic():
+            InboundEvent.objects.filter(webhook_event_id=webhook_event_id).update(
+                status=InboundEvent.Status.QUEUED, attempts=0, processed_at=None
+            )
+            process_inbound_event.enqueue(webhook_event_id)
+        replayed += 1
+    return replayed

@@ -1,0 +1,63 @@
+"""`POST /line/<channel>/webhook`: where LINE posts events.
+
+The signature is checked on the raw bytes, in constant time, before anything is parsed or
+stored. The view only stores and enqueues; answering a resident happens in a task, so LINE gets
+its 200 well inside its 2-second limit.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from madoguchi.channels.line.inbound import events_store
+from madoguchi.core.models import Channel
+
+logger = logging.getLogger(__name__)
+
+
+def signature_valid(channel_secret: str, body: bytes, signature: str) -> bool:
+    expected = base64.b64encode(hmac.new(channel_secret.encode(), body, hashlib.sha256).digest()).decode()
+    return hmac.compare_digest(expected.encode(), signature.encode())
+
+
+def _refuse(status: int, reason: str) -> JsonResponse:
+    return JsonResponse({"error": reason}, status=status)
+
+
+@csrf_exempt
+@require_POST
+def webhook(request: HttpRequest, channel_slug: str) -> HttpResponse:
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return _refuse(400, "bad Content-Length")
+    if length > settings.WEBHOOK_MAX_BODY_BYTES:
+        return _refuse(413, "body too large")
+    channel = Channel.objects.filter(slug=channel_slug, kind=Channel.Kind.LINE, is_active=True).first()
+    if channel is None:
+        return _refuse(404, "unknown channel")
+    signature = request.headers.get("x-line-signature", "")
+    body = request.body
+    if not signature or not signature_valid(channel.channel_secret, body, signature):
+        # Never log the body: it may be a resident's message to a counselor.
+        logger.warning("webhook for %s refused: bad signature", channel.slug)
+        return _refuse(401, "invalid signature")
+    try:
+        envelope = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return _refuse(400, "body is not JSON")
+    events = envelope.get("events") if isinstance(envelope, dict) else None
+    if not isinstance(events, list) or not all(isinstance(event, dict) for event in events):
+        return _refuse(400, "events must be a list of objects")
+    if events:
+        events_store(channel, events)
+    return HttpResponse(status=200)

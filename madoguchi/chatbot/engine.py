@@ -1,0 +1,128 @@
+"""The dispatcher: what a resident's event means, and the answer.
+
+Routing order (docs/architecture.md): a postback action registered by a feature app → the
+resident's active flow → a staff-defined keyword → an open operator conversation → FAQ
+matching → a friendly fallback. Follow and unfollow are handled before routing.
+"""
+
+from __future__ import annotations
+
+import logging
+import unicodedata
+from typing import Any
+
+from django.db.models import Q
+from django.utils import translation
+
+from madoguchi.channels.base import InboundEvent, OutboundMessage, Text, transport_for
+from madoguchi.chatbot import answers
+from madoguchi.chatbot.flows import flow_active, flow_end
+from madoguchi.chatbot.models import Keyword
+from madoguchi.chatbot.registry import Stage, Turn, flow_named, matchers, parse_postback, postback_handler
+from madoguchi.residents.models import Resident
+from madoguchi.residents.services import resident_follow, resident_get_or_create, resident_unfollow
+
+logger = logging.getLogger(__name__)
+
+CANCEL_WORDS = {"やめる", "やめます", "キャンセル", "中止", "cancel", "stop"}
+
+
+def normalise(text: str) -> str:
+    """Fold full-width/half-width forms and case; trim; so ＳＯＦＡ and sofa match."""
+    return unicodedata.normalize("NFKC", text).strip().lower()
+
+
+def dispatch(event: InboundEvent) -> None:
+    """Handle one stored inbound event (called by the LINE integration's task)."""
+    payload: dict[str, Any] = event.payload
+    user_id = event.source_user_id
+    if not user_id:
+        return  # group or room events without a user: stored, nothing to answer
+    channel = event.channel
+    transport = transport_for(channel)
+    if event.event_type == "unfollow":
+        resident_unfollow(channel, user_id)
+        return
+    if event.event_type == "follow":
+        profile = transport.get_profile(channel, user_id=user_id)
+        resident = resident_follow(channel, user_id, profile)
+        with translation.override(resident.reply_language):
+            messages: list[OutboundMessage] = answers.greeting(resident.display_name)
+    elif event.event_type in ("message", "postback"):
+        resident = resident_get_or_create(channel, user_id)
+        turn = _turn(event, resident)
+        with translation.override(resident.reply_language):
+            messages = route(turn)
+    else:
+        return  # other types (join, beacon, messageEdited, unknown ...) are kept, not answered
+    if messages:
+        transport.reply(
+            channel,
+            reply_token=payload.get("replyToken"),
+            user_id=user_id,
+            messages=messages[:5],
+            dedupe_key=f"answer:{event.webhook_event_id}",
+            received_at_ms=payload.get("timestamp") if isinstance(payload.get("timestamp"), int) else None,
+        )
+
+
+def _turn(event: InboundEvent, resident: Resident) -> Turn:
+    payload = event.payload
+    turn = Turn(channel=event.channel, resident=resident, event_type=event.event_type, payload=payload)
+    message = payload.get("message")
+    if isinstance(message, dict):
+        turn.message_type = str(message.get("type", ""))
+        turn.message_id = str(message.get("id", "")) or None
+        if turn.message_type == "text" and isinstance(message.get("text"), str):
+            turn.raw_text = message["text"]
+            turn.text = normalise(message["text"])
+    postback = payload.get("postback")
+    if isinstance(postback, dict) and isinstance(postback.get("data"), str):
+        turn.postback_data = postback["data"]
+        params = postback.get("params")
+        turn.postback_params = params if isinstance(params, dict) else {}
+    return turn
+
+
+def route(turn: Turn) -> list[OutboundMessage]:
+    if turn.postback_data is not None:
+        name, params = parse_postback(turn.postback_data)
+        handler = postback_handler(name)
+        if handler is not None:
+            return handler(turn, params)
+    state = flow_active(turn.resident)
+    if state is not None:
+        if turn.text in CANCEL_WORDS:
+            flow_end(turn.resident)
+            return answers.flow_cancelled()
+        flow = flow_named(state.flow)
+        if flow is not None:
+            return flow.handle(turn, state)
+        flow_end(turn.resident)  # a flow that no longer exists
+    if turn.text:
+        keyword = keyword_match(turn)
+        if keyword is not None:
+            return [Text(keyword.reply_text)]
+    stages: tuple[Stage, ...] = ("operator", "faq")
+    for stage in stages:
+        for matcher in matchers(stage):
+            answer = matcher(turn)
+            if answer is not None:
+                return answer
+    return answers.fallback()
+
+
+def keyword_match(turn: Turn) -> Keyword | None:
+    text = turn.text or ""
+    candidates = Keyword.objects.filter(is_active=True).filter(
+        Q(channel=turn.channel) | Q(channel__isnull=True)
+    )
+    for keyword in candidates:
+        phrase = normalise(keyword.phrase)
+        if not phrase:
+            continue
+        if keyword.match == Keyword.Match.EXACT and text == phrase:
+            return keyword
+        if keyword.match == Keyword.Match.CONTAINS and phrase in text:
+            return keyword
+    return None

@@ -1,0 +1,44 @@
+"""`madoguchi serve`: the web server (gunicorn) for the console and LINE's webhooks."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+
+def gunicorn_argv(host: str, port: int, workers: int, threads: int) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "madoguchi.wsgi:application",
+        "--bind",
+        f"{host}:{port}",
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+        "--worker-class",
+        "gthread",
+        "--graceful-timeout",
+        "10",
+        "--log-level",
+        "warning",
+    ]
+
+
+class Command(BaseCommand):
+    help = "Serve the web application with gunicorn."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default=os.environ.get("MADOGUCHI_HOST", "127.0.0.1"))
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+        parser.add_argument("--workers", type=int, default=int(os.environ.get("MADOGUCHI_WEB_WORKERS", "2")))
+        parser.add_argument("--threads", type=int, default=int(os.environ.get("MADOGUCHI_WEB_THREADS", "4")))
+
+    def handle(self, *args: Any, host: str, port: int, workers: int, threads: int, **options: Any) -> None:
+        argv = gunicorn_argv(host, port, workers, threads)
+        os.execv(argv[0], argv)

@@ -1,0 +1,90 @@
+"""What every other app stands on: the city's LINE channels, the audit trail, scheduled jobs."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from madoguchi.core.crypto import EncryptedTextField
+
+
+class Channel(models.Model):
+    """One LINE Official Account of the city (main, counseling, a bus route ...).
+
+    The channel secret and access token are stored encrypted. Long-lived tokens are entered by
+    staff; v2.1 tokens are issued on demand from a JWT signed with the channel's private key
+    and cached here until shortly before they expire.
+    """
+
+    class Kind(models.TextChoices):
+        LINE = "line", "LINE"
+
+    class TokenKind(models.TextChoices):
+        LONG_LIVED = "long_lived", _("長期のチャネルアクセストークン")
+        V2_1 = "v2_1", _("チャネルアクセストークン v2.1 (JWT)")
+
+    slug = models.SlugField(_("URL 名"), max_length=40, unique=True)
+    name = models.CharField(_("名称"), max_length=100)
+    kind = models.CharField(_("種類"), max_length=20, choices=Kind.choices, default=Kind.LINE)
+    provider_channel_id = models.CharField(_("チャネル ID"), max_length=20)
+    bot_user_id = models.CharField(_("ボットのユーザー ID"), max_length=40, blank=True)
+    channel_secret = EncryptedTextField(_("チャネルシークレット"))
+    token_kind = models.CharField(
+        _("トークンの種類"), max_length=20, choices=TokenKind.choices, default=TokenKind.LONG_LIVED
+    )
+    access_token = EncryptedTextField(_("アクセストークン"), blank=True)
+    access_token_expires_at = models.DateTimeField(_("トークンの有効期限"), null=True, blank=True)
+    assertion_private_key = EncryptedTextField(
+        _("アサーション署名鍵 (JWK)"), blank=True, help_text=_("v2.1 トークンを発行する秘密鍵")
+    )
+    assertion_kid = models.CharField(_("鍵 ID (kid)"), max_length=100, blank=True)
+    is_active = models.BooleanField(_("有効"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("LINE チャネル")
+        verbose_name_plural = _("LINE チャネル")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AuditEntry(models.Model):
+    """One line of the audit trail: who did or saw what, when, from where.
+
+    Written by services (every write) and by selectors (every view of personal data).
+    Rows are only ever added.
+    """
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
+    actor_label = models.CharField(max_length=100, help_text=_("スタッフ名、または system"))
+    action = models.CharField(max_length=100, db_index=True)
+    object_type = models.CharField(max_length=100, blank=True)
+    object_id = models.CharField(max_length=100, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("監査ログ")
+        verbose_name_plural = _("監査ログ")
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.action}"
+
+
+class ScheduledJob(models.Model):
+    """When each periodic job (listed in core.scheduling) is next due.
+
+    Any number of workers may tick; a job is claimed with a conditional UPDATE so only one runs it.
+    """
+
+    name = models.CharField(max_length=100, unique=True)
+    next_run_at = models.DateTimeField()
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return self.name

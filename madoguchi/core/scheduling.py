@@ -1,0 +1,64 @@
+"""Every periodic job of Madoguchi, in one list, and the tick that runs the due ones.
+
+A job is a dotted path to a function without arguments and how often it runs. `madoguchi tick`
+runs what is due once; `madoguchi worker` ticks every few seconds beside the task worker. Jobs
+are claimed with a conditional UPDATE, so any number of workers can tick at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from madoguchi.core.models import ScheduledJob
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Periodic:
+    name: str
+    function: str
+    every: timedelta
+
+
+PERIODIC_JOBS: list[Periodic] = [
+    Periodic(
+        name="line.requeue_stuck_events",
+        function="madoguchi.channels.line.inbound.events_requeue_stuck",
+        every=timedelta(minutes=1),
+    ),
+    Periodic(
+        name="line.refresh_expiring_tokens",
+        function="madoguchi.channels.line.tokens.tokens_refresh_expiring",
+        every=timedelta(minutes=10),
+    ),
+]
+
+
+def tick(*, jobs: list[Periodic] | None = None) -> list[str]:
+    """Run every job that is due; return the names of those this process ran."""
+    now = timezone.now()
+    ran = []
+    for job in jobs if jobs is not None else PERIODIC_JOBS:
+        row, _ = ScheduledJob.objects.get_or_create(name=job.name, defaults={"next_run_at": now})
+        if row.next_run_at > now:
+            continue
+        claimed = ScheduledJob.objects.filter(pk=row.pk, next_run_at=row.next_run_at).update(
+            next_run_at=now + job.every, last_run_at=now
+        )
+        if claimed != 1:
+            continue  # another worker got there first
+        error = ""
+        try:
+            import_string(job.function)()
+        except Exception as exc:  # a failing job must not stop the others
+            logger.exception("periodic job %s failed", job.name)
+            error = f"{type(exc).__name__}: {exc}"
+        ScheduledJob.objects.filter(pk=row.pk).update(last_error=error)
+        ran.append(job.name)
+    return ran

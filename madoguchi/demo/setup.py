@@ -1,0 +1,76 @@
+"""The demo city みどり市: its LINE channel (matching linesim's defaults), a staff login, keywords.
+
+Idempotent: running it again updates what it made and creates nothing twice.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from madoguchi.chatbot.models import Keyword
+from madoguchi.core.audit import audit_record
+from madoguchi.core.models import Channel
+
+# linesim's default channel (docs/linesim.md); only ever used against linesim.
+DEMO_CHANNEL_ID = "2000000001"
+DEMO_CHANNEL_SECRET = "linesim-demo-secret"
+DEMO_ACCESS_TOKEN = "linesim-demo-token"
+DEMO_USERNAME = "demo-admin"
+
+DEMO_KEYWORDS = [
+    ("ヘルプ", Keyword.Match.EXACT, "知りたいことを短い言葉で送ってください。例: 粗大ごみ、住民票、避難所"),
+    ("こんにちは", Keyword.Match.CONTAINS, "こんにちは。みどり市公式 LINE です。ご用件をどうぞ。"),
+    (
+        "住民票",
+        Keyword.Match.CONTAINS,
+        "住民票の写しは市民課の窓口、またはマイナンバーカードでコンビニ交付を利用できます (6:30〜23:00)。",
+    ),
+]
+
+
+@dataclass
+class DemoLogin:
+    username: str
+    password: str
+
+
+@transaction.atomic
+def demo_setup() -> DemoLogin:
+    Channel.objects.update_or_create(
+        slug="main",
+        defaults={
+            "name": "みどり市公式",
+            "provider_channel_id": DEMO_CHANNEL_ID,
+            "channel_secret": DEMO_CHANNEL_SECRET,
+            "access_token": DEMO_ACCESS_TOKEN,
+            "token_kind": Channel.TokenKind.LONG_LIVED,
+            "is_active": True,
+        },
+    )
+    for phrase, match, reply in DEMO_KEYWORDS:
+        Keyword.objects.update_or_create(
+            phrase=phrase, channel=None, defaults={"match": match, "reply_text": reply}
+        )
+    login = DemoLogin(DEMO_USERNAME, _demo_password())
+    user_model = get_user_model()
+    user, created = user_model.objects.get_or_create(username=DEMO_USERNAME)
+    user.is_staff = True
+    user.is_superuser = True
+    user.set_password(login.password)
+    user.save()
+    audit_record(action="demo.setup", data={"staff_created": created})
+    return login
+
+
+def _demo_password() -> str:
+    """A random password kept in the data folder, so the demo login survives restarts."""
+    path = settings.DATA_DIR / "demo-login.txt"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(12), encoding="utf-8")
+        path.chmod(0o600)
+    return path.read_text(encoding="utf-8").strip()

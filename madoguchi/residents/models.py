@@ -1,0 +1,42 @@
+"""The residents who are friends of a city's channel (or were: nothing is deleted on block)."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from madoguchi.core.models import Channel
+
+
+class Resident(models.Model):
+    """One LINE user of one channel. The LINE user id differs per provider, so it is per channel."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("友だち")
+        BLOCKED = "blocked", _("ブロック中")
+
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="residents")
+    line_user_id = models.CharField(_("LINE ユーザー ID"), max_length=64)
+    display_name = models.CharField(_("表示名"), max_length=100, blank=True)
+    picture_url = models.URLField(_("プロフィール画像"), max_length=500, blank=True)
+    language = models.CharField(_("言語"), max_length=20, blank=True)
+    status = models.CharField(_("状態"), max_length=20, choices=Status.choices, default=Status.ACTIVE)
+    followed_at = models.DateTimeField(_("友だち追加日時"), null=True, blank=True)
+    blocked_at = models.DateTimeField(_("ブロック日時"), null=True, blank=True)
+    created_at = models.DateTimeField(_("登録日時"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("住民")
+        verbose_name_plural = _("住民")
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "line_user_id"], name="resident_unique_per_channel")
+        ]
+        indexes = [models.Index(fields=["channel", "status"])]
+
+    def __str__(self) -> str:
+        return self.display_name or self.line_user_id[-6:]
+
+    @property
+    def reply_language(self) -> str:
+        """The language to answer in: the resident's own when we speak it, else Japanese."""
+        return (self.language or "ja").split("-")[0].lower()

@@ -1,0 +1,193 @@
+"""Madoguchi's settings: every value comes from the environment, with a safe demo default.
+
+`.env.example` at the top of the project lists and explains each one. Production differs from
+the demo only through the environment (no production-only settings module).
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+from madoguchi.settings_env import env_bool, env_int, env_list, env_secret, env_str
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+DATA_DIR = Path(env_str("MADOGUCHI_DATA_DIR", "var")).resolve()
+
+
+def _demo_secret_key() -> str:
+    """A random key kept in the data folder, so a demo install needs no configuration."""
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    key_file = DATA_DIR / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_urlsafe(50), encoding="utf-8")
+        key_file.chmod(0o600)
+    return key_file.read_text(encoding="utf-8").strip()
+
+
+DEBUG = env_bool("MADOGUCHI_DEBUG", False)
+SECRET_KEY = env_secret("MADOGUCHI_SECRET_KEY") or _demo_secret_key()
+if len(SECRET_KEY) < 32:
+    raise ImproperlyConfigured("MADOGUCHI_SECRET_KEY must be at least 32 characters long")
+
+# Keys for data encrypted at rest (channel secrets and tokens). The first encrypts; all decrypt,
+# so a key is rotated by putting a new one first and running `madoguchi rotate_keys`.
+ENCRYPTION_KEYS = env_list("MADOGUCHI_ENCRYPTION_KEYS", [])
+
+ALLOWED_HOSTS = env_list("MADOGUCHI_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("MADOGUCHI_CSRF_TRUSTED_ORIGINS", [])
+SECURE_COOKIES = env_bool("MADOGUCHI_SECURE_COOKIES", False)
+SESSION_COOKIE_SECURE = SECURE_COOKIES
+CSRF_COOKIE_SECURE = SECURE_COOKIES
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_AGE = env_int("MADOGUCHI_SESSION_SECONDS", 8 * 60 * 60, minimum=60)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+if env_bool("MADOGUCHI_BEHIND_TLS_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_tasks",
+    "django_tasks_db",
+    "madoguchi.core",
+    "madoguchi.residents",
+    "madoguchi.chatbot",
+    "madoguchi.channels.line",
+    "madoguchi.console",
+    "madoguchi.demo",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "madoguchi.urls"
+WSGI_APPLICATION = "madoguchi.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# SQLite is the embedded default; PostgreSQL is the production database.
+DATABASES = {
+    "default": dj_database_url.parse(
+        env_str("DATABASE_URL", f"sqlite:///{DATA_DIR / 'madoguchi.sqlite3'}"),
+        conn_max_age=env_int("MADOGUCHI_DB_CONN_MAX_AGE", 60, minimum=0),
+        conn_health_checks=True,
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The web server, the worker and the scheduler share one file: WAL lets readers run beside
+    # the writer, IMMEDIATE transactions and a busy timeout make writers queue instead of failing.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+    # A file, not memory, so that worker processes started by the tests see the test database.
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "ja"
+LANGUAGES = [("ja", _("日本語")), ("en", _("English"))]
+LOCALE_PATHS = [PACKAGE_DIR / "locale"]
+TIME_ZONE = env_str("MADOGUCHI_TIME_ZONE", "Asia/Tokyo")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns about a missing folder
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+MEDIA_ROOT = DATA_DIR / "media"
+
+LOGIN_URL = "console:login"
+LOGIN_REDIRECT_URL = "console:dashboard"
+
+# Background work: Django's Tasks API on the database (django-tasks-db). The demo runs the
+# worker in its own process; production runs `madoguchi worker` on any number of machines.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", "inbound"]}}
+
+# LINE. The host is where the Messaging API is reached: linesim in the demo and the tests,
+# https://api.line.me in production (the SDK then also uses api-data.line.me for content).
+LINE_API_HOST = env_str("MADOGUCHI_LINE_API_HOST", "http://127.0.0.1:8001")
+LINE_TIMEOUT_SECONDS = env_int("MADOGUCHI_LINE_TIMEOUT_SECONDS", 10, minimum=1)
+# A reply token is good for about a minute; after this many seconds we push instead.
+LINE_REPLY_TOKEN_SECONDS = env_int("MADOGUCHI_LINE_REPLY_TOKEN_SECONDS", 50, minimum=0)
+# How often one call is tried at once on 429 and 5xx before the task itself is retried later.
+LINE_SEND_ATTEMPTS = env_int("MADOGUCHI_LINE_SEND_ATTEMPTS", 3, minimum=1)
+LINE_BACKOFF_SECONDS = float(env_str("MADOGUCHI_LINE_BACKOFF_SECONDS", "0.5"))
+WEBHOOK_MAX_BODY_BYTES = env_int("MADOGUCHI_WEBHOOK_MAX_BODY_BYTES", 1_000_000, minimum=1024)
+
+# Processing of an inbound event is tried this many times, with growing waits, before it is
+# marked failed for staff to see and replay.
+EVENT_MAX_ATTEMPTS = env_int("MADOGUCHI_EVENT_MAX_ATTEMPTS", 5, minimum=1)
+EVENT_RETRY_SECONDS = env_int("MADOGUCHI_EVENT_RETRY_SECONDS", 10, minimum=0)
+# An event still "processing" after this long belonged to a worker that died; it is re-queued.
+EVENT_STUCK_SECONDS = env_int("MADOGUCHI_EVENT_STUCK_SECONDS", 300, minimum=1)
+
+# Which code sends on which kind of channel (channels.base resolves it; domain apps never
+# import an integration directly).
+CHANNEL_TRANSPORTS = {"line": "madoguchi.channels.line.client.LineTransport"}
+
+# The city's name as residents see it in the bot's words.
+MADOGUCHI_CITY_NAME = env_str("MADOGUCHI_CITY_NAME", "みどり市")
+
+LOG_LEVEL = env_str("MADOGUCHI_LOG_LEVEL", "INFO").upper()
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django_tasks": {"level": "WARNING"},
+        "django_tasks_db": {"level": "WARNING"},
+    },
+}

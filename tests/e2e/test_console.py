@@ -1,0 +1,28 @@
+"""Staff sign in to the console in Japanese and can switch it to English (real browser)."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+from playwright.sync_api import Page, expect
+
+pytestmark = pytest.mark.browser
+
+
+def test_staff_login_dashboard_and_language_switch(page: Page, live_server, transactional_db):
+    get_user_model().objects.create_user("tanaka", password="correct horse battery")
+    page.goto(f"{live_server.url}/console/")
+    expect(page.get_by_role("heading", name="職員ログイン")).to_be_visible()
+
+    page.get_by_label("ユーザー名").fill("tanaka")
+    page.get_by_label("パスワード").fill("wrong password")
+    page.get_by_role("button", name="ログイン").click()
+    expect(page.get_by_role("alert")).to_contain_text("正しくありません")
+
+    page.get_by_label("パスワード").fill("correct horse battery")
+    page.get_by_role("button", name="ログイン").click()
+    expect(page.get_by_role("heading", name="ダッシュボード")).to_be_visible()
+    expect(page.get_by_test_id("friends")).to_have_text("0")
+
+    page.get_by_label("表示言語").select_option("en")
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
