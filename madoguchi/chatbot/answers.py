@@ -15,7 +15,7 @@ from madoguchi.chatbot.registry import has_postback_action, postback_data
 LANGUAGES = [("ja", "日本語"), ("en", "English"), ("zh", "中文"), ("ko", "한국어"), ("vi", "Tiếng Việt")]
 
 
-def _menu_chips() -> tuple[PostbackAction | MessageAction, ...]:
+def menu_chips() -> tuple[PostbackAction | MessageAction, ...]:
     chips: list[PostbackAction | MessageAction] = [
         PostbackAction(label=_("メニュー"), data=postback_data("menu"), display_text=_("メニュー")),
         PostbackAction(label="Language", data=postback_data("language"), display_text="Language"),
@@ -40,7 +40,7 @@ def greeting(display_name: str) -> list[OutboundMessage]:
                 "知りたいことを短い言葉で送ってください (例: 粗大ごみ)。"
             )
             % {"name": name, "city": city},
-            quick_replies=_menu_chips(),
+            quick_replies=menu_chips(),
         )
     ]
 
@@ -49,7 +49,7 @@ def menu() -> list[OutboundMessage]:
     return [
         Text(
             _("ご用件を選ぶか、知りたいことを文字で送ってください。"),
-            quick_replies=_menu_chips(),
+            quick_replies=menu_chips(),
         )
     ]
 
@@ -60,11 +60,11 @@ def fallback() -> list[OutboundMessage]:
     )
     if has_postback_action("handoff"):
         text += "\n" + _("職員がお答えすることもできます。")
-    return [Text(text, quick_replies=_menu_chips())]
+    return [Text(text, quick_replies=menu_chips())]
 
 
 def flow_cancelled() -> list[OutboundMessage]:
-    return [Text(_("手続きを中止しました。"), quick_replies=_menu_chips())]
+    return [Text(_("手続きを中止しました。"), quick_replies=menu_chips())]
 
 
 def language_choice() -> list[OutboundMessage]:
@@ -80,4 +80,4 @@ def language_choice() -> list[OutboundMessage]:
 
 
 def language_set() -> list[OutboundMessage]:
-    return [Text(_("日本語でご案内します。"), quick_replies=_menu_chips())]
+    return [Text(_("日本語でご案内します。"), quick_replies=menu_chips())]

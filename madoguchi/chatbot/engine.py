@@ -102,7 +102,8 @@ def route(turn: Turn) -> list[OutboundMessage]:
     if turn.text:
         keyword = keyword_match(turn)
         if keyword is not None:
-            return [Text(keyword.reply_text)]
+            # Staff's answer, with the menu chips so the resident can go on with one tap.
+            return [Text(keyword.reply_text, quick_replies=answers.menu_chips())]
     stages: tuple[Stage, ...] = ("operator", "faq")
     for stage in stages:
         for matcher in matchers(stage):

@@ -11,8 +11,10 @@ import time
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.utils import timezone
 
 from madoguchi.channels.line.models import InboundEvent, OutboundRequest
+from madoguchi.core.models import ScheduledJob
 from madoguchi.residents.models import Resident
 from tests.conftest import run_tasks, wait_for
 
@@ -179,6 +181,9 @@ def test_killing_the_worker_loses_nothing(sim, channel, settings):
     assert InboundEvent.objects.count() == 2
     assert InboundEvent.objects.exclude(status=InboundEvent.Status.DONE).count() >= 1
 
+    # A minute later the periodic sweep is due again (the first worker had just run it).
+    ScheduledJob.objects.update(next_run_at=timezone.now())
+    time.sleep(1.1)  # the event has now been "processing" longer than EVENT_STUCK_SECONDS
     second = subprocess.Popen([sys.executable, "-m", "madoguchi", "worker", "--tick", "0.5"], env=env)
     try:
         wait_for(

@@ -77,12 +77,15 @@ EVERY_KIND = [
 ]
 
 
-def _follow(sim, channel):
+@pytest.fixture
+def friend(sim, channel):
+    """A resident who follows the account (linesim delivers only to friends)."""
     sim.send(USER, {"type": "follow"})
+    return USER
 
 
 @pytest.mark.parametrize("batch", [EVERY_KIND, [Flex("カード", FLEX, quick_replies=ALL_ACTIONS[:2])]])
-def test_every_message_kind_passes_the_spec_check(sim, channel, batch):
+def test_every_message_kind_passes_the_spec_check(sim, channel, friend, batch):
     transport_for(channel).push(channel, user_id=USER, messages=batch, dedupe_key=f"test:{len(batch)}")
     row = OutboundRequest.objects.get()
     assert row.status == OutboundRequest.Status.SENT, row.error
@@ -104,7 +107,7 @@ def test_linesim_refuses_what_the_spec_forbids(sim):
     assert response.json()["details"]
 
 
-def test_a_push_is_sent_once_per_dedupe_key(sim, channel):
+def test_a_push_is_sent_once_per_dedupe_key(sim, channel, friend):
     transport = transport_for(channel)
     for _ in range(3):
         transport.push(channel, user_id=USER, messages=[Text("一度だけ")], dedupe_key="once")

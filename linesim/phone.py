@@ -1,0 +1,22 @@
+"""The phone page: play a resident in a browser (chat, quick replies, cards, rich menu, photo, location)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+PHONE_DIR = Path(__file__).parent / "static" / "phone"
+
+
+async def phone(request: Request) -> Response:
+    return FileResponse(PHONE_DIR / "index.html", headers={"Cache-Control": "no-store"})
+
+
+phone_routes: list[BaseRoute] = [
+    Route("/phone", phone, methods=["GET"]),
+    Mount("/phone/assets", StaticFiles(directory=PHONE_DIR), name="phone-assets"),
+]
