@@ -21,7 +21,8 @@ MAX_CONTROL_BODY = 20_000_000  # a photo sent as base64
 
 
 def _state(request: Request) -> State:
-    return request.app.state.sim  # type: ignore[no-any-return]
+    state: State = request.app.state.sim
+    return state
 
 
 def _bad(message: str, status: int = 400) -> JSONResponse:

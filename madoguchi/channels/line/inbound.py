@@ -65,12 +65,23 @@ def _redelivery(event: dict[str, Any]) -> bool:
     return isinstance(context, dict) and context.get("isRedelivery") is True
 
 
+def _without_nul(value: Any) -> Any:
+    """PostgreSQL's jsonb cannot hold U+0000; it becomes U+FFFD (nothing else is changed)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    return value
+
+
 def events_store(channel: Channel, events: list[dict[str, Any]]) -> list[str]:
     """Store the events not seen before and enqueue their processing; return their keys."""
     from madoguchi.channels.line.tasks import process_inbound_event
 
     by_key: dict[str, dict[str, Any]] = {}
-    for event in events:
+    for event in map(_without_nul, events):
         by_key.setdefault(event_key(event), event)
     with transaction.atomic():
         seen = set(
