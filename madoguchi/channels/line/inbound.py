@@ -19,14 +19,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from madoguchi.channels.base import ChannelError
 from madoguchi.channels.line.models import InboundEvent
-from madoguchi.core.models import Channel
 
 logger = logging.getLogger(__name__)
 
@@ -76,37 +75,57 @@ def _without_nul(value: Any) -> Any:
     return value
 
 
-def events_store(channel: Channel, events: list[dict[str, Any]]) -> list[str]:
+def events_store(channel_id: int, events: list[dict[str, Any]]) -> list[str]:
     """Store the events not seen before and enqueue their processing; return their keys."""
     from madoguchi.channels.line.tasks import process_inbound_event
 
     by_key: dict[str, dict[str, Any]] = {}
     for event in map(_without_nul, events):
         by_key.setdefault(event_key(event), event)
-    with transaction.atomic():
-        seen = set(
-            InboundEvent.objects.filter(webhook_event_id__in=list(by_key)).values_list(
-                "webhook_event_id", flat=True
-            )
+    rows = [
+        InboundEvent(
+            channel_id=channel_id,
+            webhook_event_id=key,
+            event_type=str(event.get("type", ""))[:40],
+            source_user_id=_user_id(event),
+            occurred_at=_occurred_at(event),
+            is_redelivery=_redelivery(event),
+            payload=event,
         )
-        new = [
-            InboundEvent(
-                channel=channel,
-                webhook_event_id=key,
-                event_type=str(event.get("type", ""))[:40],
-                source_user_id=_user_id(event),
-                occurred_at=_occurred_at(event),
-                is_redelivery=_redelivery(event),
-                payload=event,
-            )
-            for key, event in by_key.items()
-            if key not in seen
-        ]
-        # ignore_conflicts: two deliveries of one event racing each other store it once.
-        InboundEvent.objects.bulk_create(new, ignore_conflicts=True)
-        for row in new:
-            process_inbound_event.enqueue(row.webhook_event_id)
-    return [row.webhook_event_id for row in new]
+        for key, event in by_key.items()
+    ]
+    with transaction.atomic():
+        stored = _insert_new(rows)
+        for webhook_event_id in stored:
+            process_inbound_event.enqueue(webhook_event_id)
+    return stored
+
+
+def _insert_new(rows: list[InboundEvent]) -> list[str]:
+    """Insert the rows whose webhookEventId is new; return those keys.
+
+    One statement, INSERT ... ON CONFLICT DO NOTHING RETURNING (PostgreSQL, SQLite 3.35+): a
+    redelivery, or two deliveries of one event racing each other, store it once, and the webhook
+    (the hottest path) makes one round trip instead of a SELECT and an INSERT.
+    """
+    if not rows:
+        return []
+    meta = InboundEvent._meta
+    fields = [field for field in meta.concrete_fields if not field.primary_key]
+    quote = connection.ops.quote_name
+    key_column = quote(meta.get_field("webhook_event_id").column)
+    values: list[Any] = []
+    for row in rows:
+        values += [field.get_db_prep_save(field.pre_save(row, add=True), connection) for field in fields]
+    placeholders = ", ".join(["(" + ", ".join(["%s"] * len(fields)) + ")"] * len(rows))
+    # Table and column names come from the model; every value is a bound parameter.
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(field.column) for field in fields)}) "  # noqa: S608
+        f"VALUES {placeholders} ON CONFLICT ({key_column}) DO NOTHING RETURNING {key_column}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        return [key for (key,) in cursor.fetchall()]
 
 
 def _retry_delay(attempts: int) -> timedelta:

@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import json
 import logging
+import time
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -29,6 +30,34 @@ def signature_valid(channel_secret: str, body: bytes, signature: str) -> bool:
     return hmac.compare_digest(expected.encode(), signature.encode())
 
 
+# Each web process keeps channel secrets it has read for a short while: the webhook is the hottest
+# path and a channel changes rarely. A changed secret takes effect within this many seconds.
+SECRET_CACHE_SECONDS = 30
+_secrets: dict[str, tuple[float, int, str]] = {}
+
+
+def _channel_secret(slug: str) -> tuple[int, str] | None:
+    """(channel id, secret) of an active LINE channel, or None."""
+    cached = _secrets.get(slug)
+    if cached is not None and cached[0] > time.monotonic():
+        return cached[1], cached[2]
+    row = (
+        Channel.objects.filter(slug=slug, kind=Channel.Kind.LINE, is_active=True)
+        .values_list("pk", "channel_secret")
+        .first()
+    )
+    if row is None:
+        _secrets.pop(slug, None)
+        return None
+    _secrets[slug] = (time.monotonic() + SECRET_CACHE_SECONDS, row[0], row[1])
+    return row
+
+
+def channel_cache_clear(**kwargs: object) -> None:
+    """Forget cached secrets (connected to Channel saves and deletes in this process)."""
+    _secrets.clear()
+
+
 def _refuse(status: int, reason: str) -> JsonResponse:
     return JsonResponse({"error": reason}, status=status)
 
@@ -42,14 +71,15 @@ def webhook(request: HttpRequest, channel_slug: str) -> HttpResponse:
         return _refuse(400, "bad Content-Length")
     if length > settings.WEBHOOK_MAX_BODY_BYTES:
         return _refuse(413, "body too large")
-    channel = Channel.objects.filter(slug=channel_slug, kind=Channel.Kind.LINE, is_active=True).first()
-    if channel is None:
+    found = _channel_secret(channel_slug)
+    if found is None:
         return _refuse(404, "unknown channel")
+    channel_id, secret = found
     signature = request.headers.get("x-line-signature", "")
     body = request.body
-    if not signature or not signature_valid(channel.channel_secret, body, signature):
+    if not signature or not signature_valid(secret, body, signature):
         # Never log the body: it may be a resident's message to a counselor.
-        logger.warning("webhook for %s refused: bad signature", channel.slug)
+        logger.warning("webhook for %s refused: bad signature", channel_slug)
         return _refuse(401, "invalid signature")
     try:
         envelope = json.loads(body)
@@ -59,5 +89,5 @@ def webhook(request: HttpRequest, channel_slug: str) -> HttpResponse:
     if not isinstance(events, list) or not all(isinstance(event, dict) for event in events):
         return _refuse(400, "events must be a list of objects")
     if events:
-        events_store(channel, events)
+        events_store(channel_id, events)
     return HttpResponse(status=200)

@@ -9,6 +9,11 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 
+def default_workers() -> int:
+    """gunicorn's advice, 2 × cores + 1: requests mostly wait on the database, not the CPU."""
+    return int(os.environ.get("MADOGUCHI_WEB_WORKERS") or 2 * (os.cpu_count() or 1) + 1)
+
+
 def gunicorn_argv(host: str, port: int, workers: int, threads: int) -> list[str]:
     return [
         sys.executable,
@@ -36,8 +41,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default=os.environ.get("MADOGUCHI_HOST", "127.0.0.1"))
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
-        parser.add_argument("--workers", type=int, default=int(os.environ.get("MADOGUCHI_WEB_WORKERS", "2")))
-        parser.add_argument("--threads", type=int, default=int(os.environ.get("MADOGUCHI_WEB_THREADS", "4")))
+        parser.add_argument("--workers", type=int, default=default_workers())
+        parser.add_argument("--threads", type=int, default=int(os.environ.get("MADOGUCHI_WEB_THREADS", "2")))
 
     def handle(self, *args: Any, host: str, port: int, workers: int, threads: int, **options: Any) -> None:
         argv = gunicorn_argv(host, port, workers, threads)
