@@ -110,7 +110,11 @@ def test_odd_events_are_stored_not_rejected(live_server, channel):
         {"type": "brandNewType", "webhookEventId": "01ODD", "timestamp": "yesterday", "extra": {"a": [1]}},
         {"type": "message", "source": "nope", "message": {"type": "text", "text": 42}},  # no id at all
         {"type": "follow", "webhookEventId": "x" * 500, "source": {"type": "user", "userId": "U" + "9" * 32}},
-        {"type": "message\u0000", "webhookEventId": "01NUL\u0000", "source": {"type": "user", "userId": "U\u0000"}},
+        {
+            "type": "message\u0000",
+            "webhookEventId": "01NUL\u0000",
+            "source": {"type": "user", "userId": "U\u0000"},
+        },
     ]
     response = post_webhook(f"{live_server.url}/line/main/webhook", {"destination": "U0", "events": odd})
     assert response.status_code == 200
