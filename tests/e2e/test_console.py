@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth import get_user_model
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, expect
 
 pytestmark = pytest.mark.browser
 
 
-def test_staff_login_dashboard_and_language_switch(page: Page, live_server, transactional_db):
+def test_staff_login_dashboard_and_language_switch(browser: Browser, live_server, transactional_db):
     get_user_model().objects.create_user("tanaka", password="correct horse battery")
+    # A browser set to English still gets Japanese until the person chooses English.
+    page = browser.new_context(locale="en-US").new_page()
     page.goto(f"{live_server.url}/console/")
     expect(page.get_by_role("heading", name="職員ログイン")).to_be_visible()
 
@@ -26,3 +28,6 @@ def test_staff_login_dashboard_and_language_switch(page: Page, live_server, tran
 
     page.get_by_label("表示言語").select_option("en")
     expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+    page.reload()  # the choice sticks
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+    page.context.close()
