@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from linesim import control, endpoints
-from linesim.spec import check_request, load_specs
+from linesim.spec import check_request, check_response, load_specs
 from linesim.state import SimChannel, State, request_id
 
 logger = logging.getLogger("linesim")
@@ -100,7 +100,18 @@ def line_route(method: str, path: str, handler: Handler, *, authenticated: bool 
         if fault is not None and fault.status and fault.after:
             # Carried out, but the answer is lost: as when LINE accepted a request and then failed.
             return _answer(state, endpoint, fault.status, _fault_body(fault.status), {})
-        return _answer(state, endpoint, status, payload, extra)
+        response = _answer(state, endpoint, status, payload, extra)
+        if 200 <= status < 300 and "json" in response.headers.get("content-type", ""):
+            problems = check_response(
+                method, request.url.path, status, bytes(response.body), "application/json"
+            )
+            if problems:
+                # A linesim bug, not the bot's: say so loudly.
+                logger.error("linesim answered %s against LINE's spec: %s", endpoint, problems)
+                return JSONResponse(
+                    {"message": "linesim answer does not match the spec", "details": problems}, 500
+                )
+        return response
 
     return Route(path, view, methods=[method])
 
