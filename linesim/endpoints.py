@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
@@ -317,6 +318,76 @@ async def bulk_link(call: Call) -> Result:
     return 202, {}, {}
 
 
+async def bulk_unlink(call: Call) -> Result:
+    for user_id in call.json["userIds"]:
+        call.state.user(user_id).rich_menu_id = None
+    return 202, {}, {}
+
+
+async def alias_create(call: Call) -> Result:
+    alias_id, menu_id = call.json["richMenuAliasId"], call.json["richMenuId"]
+    if menu_id not in call.state.rich_menus:
+        return _error(400, "richmenu not found")
+    if alias_id in call.state.rich_menu_aliases:
+        return _error(400, "conflict richmenu alias id")
+    call.state.rich_menu_aliases[alias_id] = menu_id
+    return 200, {}, {}
+
+
+async def alias_get(call: Call) -> Result:
+    alias_id = call.request.path_params["richMenuAliasId"]
+    menu_id = call.state.rich_menu_aliases.get(alias_id)
+    return (
+        (200, {"richMenuAliasId": alias_id, "richMenuId": menu_id}, {})
+        if menu_id
+        else _error(404, "Not found")
+    )
+
+
+async def alias_update(call: Call) -> Result:
+    alias_id = call.request.path_params["richMenuAliasId"]
+    if alias_id not in call.state.rich_menu_aliases:
+        return _error(404, "Not found")
+    if call.json["richMenuId"] not in call.state.rich_menus:
+        return _error(400, "richmenu not found")
+    call.state.rich_menu_aliases[alias_id] = call.json["richMenuId"]
+    return 200, {}, {}
+
+
+async def alias_delete(call: Call) -> Result:
+    if call.state.rich_menu_aliases.pop(call.request.path_params["richMenuAliasId"], None) is None:
+        return _error(404, "Not found")
+    return 200, {}, {}
+
+
+async def alias_list(call: Call) -> Result:
+    aliases = [{"richMenuAliasId": a, "richMenuId": m} for a, m in call.state.rich_menu_aliases.items()]
+    return 200, {"aliases": aliases}, {}
+
+
+async def richmenu_batch(call: Call) -> Result:
+    """Link, unlink or unlink-all across every user, carried out at once (LINE does it later)."""
+    for operation in call.json["operations"]:
+        for user in call.state.users.values():
+            if operation["type"] == "link" and user.rich_menu_id == operation["from"]:
+                user.rich_menu_id = operation["to"]
+            elif operation["type"] == "unlinkAll" or (
+                operation["type"] == "unlink" and user.rich_menu_id == operation["from"]
+            ):
+                user.rich_menu_id = None
+    rid = request_id()
+    call.state.requests[rid] = {"sent": 0, "at": time.time()}
+    return 202, {}, {"x-line-request-id": rid}
+
+
+async def richmenu_batch_progress(call: Call) -> Result:
+    entry = call.state.requests.get(call.request.query_params.get("requestId", ""))
+    if entry is None:
+        return _error(404, "Not found")
+    at = datetime.fromtimestamp(entry["at"], UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return 200, {"phase": "succeeded", "acceptedTime": at, "completedTime": at}, {}
+
+
 # Tokens and LINE Login
 
 
@@ -382,6 +453,15 @@ ROUTES: list[tuple[str, str, Any, bool]] = [
     ("POST", "/v2/bot/richmenu/validate", validate, True),
     ("GET", "/v2/bot/richmenu/list", richmenu_list, True),
     ("POST", "/v2/bot/richmenu/bulk/link", bulk_link, True),
+    ("POST", "/v2/bot/richmenu/bulk/unlink", bulk_unlink, True),
+    ("POST", "/v2/bot/richmenu/alias", alias_create, True),
+    ("GET", "/v2/bot/richmenu/alias/list", alias_list, True),
+    ("GET", "/v2/bot/richmenu/alias/{richMenuAliasId}", alias_get, True),
+    ("POST", "/v2/bot/richmenu/alias/{richMenuAliasId}", alias_update, True),
+    ("DELETE", "/v2/bot/richmenu/alias/{richMenuAliasId}", alias_delete, True),
+    ("POST", "/v2/bot/richmenu/batch", richmenu_batch, True),
+    ("POST", "/v2/bot/richmenu/validate/batch", validate, True),
+    ("GET", "/v2/bot/richmenu/progress/batch", richmenu_batch_progress, True),
     ("GET", "/v2/bot/richmenu/{richMenuId}", richmenu_get, True),
     ("DELETE", "/v2/bot/richmenu/{richMenuId}", richmenu_delete, True),
     ("POST", "/v2/bot/richmenu/{richMenuId}/content", richmenu_upload, True),

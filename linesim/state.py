@@ -67,6 +67,9 @@ RATE_LIMITS: dict[str, tuple[int, float]] = {
     "GET /v2/bot/insight/message/event": (60, 3600.0),
     "POST /v2/bot/richmenu": (100, 3600.0),
     "DELETE /v2/bot/richmenu/{richMenuId}": (100, 3600.0),
+    "DELETE /v2/bot/richmenu/alias/{richMenuAliasId}": (100, 3600.0),
+    "GET /v2/bot/richmenu/progress/batch": (100, 3600.0),
+    "POST /v2/bot/richmenu/batch": (3, 3600.0),
     "POST /v2/bot/chat/loading/start": (100, 1.0),
     "POST /oauth2/v2.1/token": (370, 1.0),
 }
@@ -88,6 +91,7 @@ class State:
         self.rich_menus: dict[str, dict[str, Any]] = {}
         self.rich_menu_images: dict[str, tuple[bytes, str]] = {}
         self.default_rich_menu: dict[str, str] = {}  # channel → rich menu id
+        self.rich_menu_aliases: dict[str, str] = {}  # alias → rich menu id
         self.v21_tokens: dict[str, tuple[str, float]] = {}  # token → channel, expiry
         self.id_tokens: dict[str, dict[str, Any]] = {}
         self.requests: dict[str, dict[str, Any]] = {}  # request id → what was sent (insight, narrowcast)

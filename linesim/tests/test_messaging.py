@@ -297,3 +297,47 @@ def test_id_token_from_the_control_api_verifies(sim):
 def test_hostile_control_requests_get_a_clear_400(sim, method, path, body):
     response = sim.request(method, path, content=body)
     assert response.status_code == 400 and response.json()["message"]
+
+
+def test_rich_menu_aliases_and_batch(sim, line):
+    menu = {
+        "size": {"width": 2500, "height": 843},
+        "selected": False,
+        "name": "m",
+        "chatBarText": "menu",
+        "areas": [
+            {
+                "bounds": {"x": 0, "y": 0, "width": 100, "height": 100},
+                "action": {"type": "postback", "data": "a=x"},
+            }
+        ],
+    }
+    first = line.post("/v2/bot/richmenu", json=menu).json()["richMenuId"]
+    second = line.post("/v2/bot/richmenu", json=menu).json()["richMenuId"]
+    assert (
+        line.post(
+            "/v2/bot/richmenu/alias", json={"richMenuAliasId": "resident", "richMenuId": first}
+        ).status_code
+        == 200
+    )
+    assert line.post("/v2/bot/richmenu/alias/resident", json={"richMenuId": second}).status_code == 200
+    assert line.get("/v2/bot/richmenu/alias/resident").json() == {
+        "richMenuAliasId": "resident",
+        "richMenuId": second,
+    }
+    assert line.get("/v2/bot/richmenu/alias/list").json()["aliases"] == [
+        {"richMenuAliasId": "resident", "richMenuId": second}
+    ]
+    line.post(f"/v2/bot/user/{USER}/richmenu/{first}")
+    batch = line.post(
+        "/v2/bot/richmenu/batch", json={"operations": [{"type": "link", "from": first, "to": second}]}
+    )
+    assert batch.status_code == 202
+    assert line.get(f"/v2/bot/user/{USER}/richmenu").json() == {"richMenuId": second}
+    progress = line.get(
+        "/v2/bot/richmenu/progress/batch", params={"requestId": batch.headers["x-line-request-id"]}
+    )
+    assert progress.json()["phase"] == "succeeded"
+    bad = line.post("/v2/bot/richmenu/batch", json={"operations": [{"type": "link", "from": first}]})
+    assert bad.status_code == 400  # "to" is required for link
+    assert line.delete("/v2/bot/richmenu/alias/resident").status_code == 200

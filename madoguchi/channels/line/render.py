@@ -81,7 +81,7 @@ def render_action(action: Action) -> dict[str, Any]:
             return {"type": "camera", "label": label}
         case CameraRollAction():
             return {"type": "cameraRoll", "label": label}
-    raise RenderError(f"unknown action {action!r}")
+    raise RenderError(f"unknown action type {type(action).__name__}")
 
 
 def _quick_reply(actions: tuple[Action, ...]) -> dict[str, Any] | None:
