@@ -24,6 +24,7 @@ from django_tasks_db.management.commands.db_worker import Worker
 
 from madoguchi.chatbot.models import Keyword
 from madoguchi.core.models import Channel
+from madoguchi.core.worker import task_worker
 
 SIM_CHANNEL_ID = "2000000001"
 SIM_SECRET = "linesim-demo-secret"
@@ -135,16 +136,7 @@ def channel(transactional_db: None) -> Channel:
 
 def run_tasks() -> None:
     """Run every task that is ready, in this process, with django-tasks-db's own worker."""
-    Worker(
-        queue_names=["*"],
-        interval=0,
-        batch=True,
-        backend_name="default",
-        startup_delay=False,
-        max_tasks=None,
-        worker_id="pytest",
-        excluded_queue_names=[],
-    ).run()
+    task_worker(interval=0, batch=True, worker_id="pytest").run()
 
 
 @pytest.fixture
@@ -152,16 +144,7 @@ def background_worker(channel: Channel) -> Iterator[Worker]:
     """A worker polling in a thread, as `madoguchi worker` does, for tests that wait on answers."""
     from django.db import connection
 
-    worker = Worker(
-        queue_names=["*"],
-        interval=0.1,
-        batch=False,
-        backend_name="default",
-        startup_delay=False,
-        max_tasks=None,
-        worker_id="pytest-thread",
-        excluded_queue_names=[],
-    )
+    worker = task_worker(interval=0.1, worker_id="pytest-thread")
 
     def run() -> None:
         try:

@@ -19,7 +19,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from madoguchi.core.management.commands.serve import gunicorn_argv
-from madoguchi.core.management.commands.worker import run_worker
+from madoguchi.core.worker import run_worker
 from madoguchi.demo.setup import DEMO_ACCESS_TOKEN, DEMO_CHANNEL_ID, DEMO_CHANNEL_SECRET, demo_setup
 
 

@@ -1,0 +1,63 @@
+"""The task worker: django-tasks-db's worker loop, with the periodic-job tick beside it.
+
+`madoguchi worker` runs it in production (any number, on any machines); `madoguchi demo` runs one
+in its own process; the tests use `task_worker` directly.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from django.db import close_old_connections
+from django.utils.crypto import get_random_string
+from django_tasks_db.management.commands.db_worker import Worker
+
+from madoguchi.core.scheduling import tick
+
+logger = logging.getLogger(__name__)
+
+
+def task_worker(
+    *, interval: float, batch: bool = False, queues: str = "*", worker_id: str | None = None
+) -> Worker:
+    """django-tasks-db's worker over the given queues (all by default)."""
+    return Worker(
+        queue_names=queues.split(","),
+        interval=interval,
+        batch=batch,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=None,
+        worker_id=worker_id or get_random_string(32),
+        excluded_queue_names=[],
+    )
+
+
+def start_ticker(every: float, stop: threading.Event) -> threading.Thread:
+    """Run due periodic jobs every few seconds in a thread beside the task loop."""
+
+    def loop() -> None:
+        while not stop.wait(every):
+            try:
+                tick()
+            except Exception:  # the database may be briefly away; try again next time
+                logger.exception("periodic tick failed")
+            finally:
+                close_old_connections()
+
+    thread = threading.Thread(target=loop, name="madoguchi-tick", daemon=True)
+    thread.start()
+    return thread
+
+
+def run_worker(*, interval: float, tick_every: float, queues: str = "*") -> None:
+    """Run tasks and periodic jobs until SIGINT/SIGTERM (a running task is finished first)."""
+    stop = threading.Event()
+    start_ticker(tick_every, stop)
+    worker = task_worker(interval=interval, queues=queues)
+    worker.configure_signals()
+    try:
+        worker.run()
+    finally:
+        stop.set()
