@@ -44,7 +44,14 @@ SECURE_COOKIES = env_bool("MADOGUCHI_SECURE_COOKIES", False)
 SESSION_COOKIE_SECURE = SECURE_COOKIES
 CSRF_COOKIE_SECURE = SECURE_COOKIES
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_AGE = env_int("MADOGUCHI_SESSION_SECONDS", 8 * 60 * 60, minimum=60)
+# A staff session ends after this long idle (each request renews it), and in any case this long
+# after login.
+SESSION_COOKIE_AGE = env_int("MADOGUCHI_SESSION_IDLE_SECONDS", 60 * 60, minimum=60)
+SESSION_SAVE_EVERY_REQUEST = True
+MADOGUCHI_SESSION_MAX_SECONDS = env_int("MADOGUCHI_SESSION_MAX_SECONDS", 10 * 60 * 60, minimum=60)
+# Failed logins (password or two-factor code) before an account is locked, and for how long.
+MADOGUCHI_LOGIN_MAX_FAILURES = env_int("MADOGUCHI_LOGIN_MAX_FAILURES", 5, minimum=1)
+MADOGUCHI_LOGIN_LOCK_SECONDS = env_int("MADOGUCHI_LOGIN_LOCK_SECONDS", 15 * 60, minimum=1)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
@@ -61,6 +68,7 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "madoguchi.core",
+    "madoguchi.accounts",
     "madoguchi.residents",
     "madoguchi.chatbot",
     "madoguchi.channels.line",
@@ -78,7 +86,14 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "madoguchi.core.middleware.ContentSecurityPolicyMiddleware",
 ]
+
+# The console loads nothing from elsewhere and runs no inline script.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+)
 
 ROOT_URLCONF = "madoguchi.urls"
 WSGI_APPLICATION = "madoguchi.wsgi.application"
@@ -94,6 +109,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "madoguchi.console.nav.console_nav",
             ],
         },
     },
@@ -148,6 +164,7 @@ WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = DATA_DIR / "media"
 
 LOGIN_URL = "console:login"
+LOGOUT_REDIRECT_URL = "console:login"
 LOGIN_REDIRECT_URL = "console:dashboard"
 
 # Background work: Django's Tasks API on the database (django-tasks-db). The demo runs the
@@ -178,6 +195,12 @@ CHANNEL_TRANSPORTS = {"line": "madoguchi.channels.line.client.LineTransport"}
 
 # The city's name as residents see it in the bot's words.
 MADOGUCHI_CITY_NAME = env_str("MADOGUCHI_CITY_NAME", "みどり市")
+
+# Retention: how long each kind of data is kept before the daily purge removes it
+# (core/retention.py lists them all).
+RETAIN_INBOUND_EVENTS_DAYS = env_int("MADOGUCHI_RETAIN_INBOUND_EVENTS_DAYS", 90, minimum=1)
+RETAIN_OUTBOUND_REQUESTS_DAYS = env_int("MADOGUCHI_RETAIN_OUTBOUND_REQUESTS_DAYS", 90, minimum=1)
+RETAIN_AUDIT_DAYS = env_int("MADOGUCHI_RETAIN_AUDIT_DAYS", 5 * 365, minimum=30)
 
 LOG_LEVEL = env_str("MADOGUCHI_LOG_LEVEL", "INFO").upper()
 LOGGING = {

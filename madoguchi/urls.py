@@ -3,6 +3,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import include, path
 
+from madoguchi.console.access import admin_site_allowed, admin_site_login
+
+# The admin site (channel and keyword set-up) sits behind the console's own sign-in.
+admin.site.has_permission = admin_site_allowed  # type: ignore[method-assign]
+admin.site.login = admin_site_login  # type: ignore[method-assign]
+admin.site.site_header = "Madoguchi"
+
 
 def healthz(request: HttpRequest) -> HttpResponse:
     return HttpResponse("ok", content_type="text/plain")

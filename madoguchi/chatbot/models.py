@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from madoguchi.accounts.models import Department
 from madoguchi.core.models import Channel
 from madoguchi.residents.models import Resident
 
@@ -21,6 +22,15 @@ class Keyword(models.Model):
 
     channel = models.ForeignKey(
         Channel, on_delete=models.CASCADE, null=True, blank=True, help_text=_("空欄ならすべてのチャネル")
+    )
+    department = models.ForeignKey(
+        Department,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="keywords",
+        verbose_name=_("担当課"),
+        help_text=_("空欄なら全庁共通"),
     )
     phrase = models.CharField(_("キーワード"), max_length=100)
     match = models.CharField(_("一致条件"), max_length=20, choices=Match.choices, default=Match.EXACT)

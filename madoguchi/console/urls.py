@@ -1,12 +1,35 @@
-from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import path, re_path
 
-from madoguchi.console import views
+from madoguchi.console import auth_views, views
 
 app_name = "console"
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
-    path("login/", auth_views.LoginView.as_view(template_name="console/login.html"), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(next_page="console:login"), name="logout"),
+    path("login/", auth_views.login_view, name="login"),
+    path("login/totp/", auth_views.login_totp_view, name="login_totp"),
+    path("login/totp/setup/", auth_views.totp_setup_view, name="totp_setup"),
+    path("logout/", auth_views.logout_view, name="logout"),
+    path("residents/", views.residents, name="residents"),
+    path("residents/<int:resident_id>/", views.resident_detail, name="resident"),
+    re_path(
+        r"^residents/(?P<resident_id>[0-9]+)/export\.(?P<fmt>json|csv)$",
+        views.resident_export,
+        name="resident_export",
+    ),
+    path("residents/<int:resident_id>/erasure/", views.resident_erasure, name="resident_erasure"),
+    path("erasure/<int:request_id>/approve/", views.resident_erasure_approval, name="erasure_approve"),
+    path("audit/", views.audit, name="audit"),
+    path("audit/export.csv", views.audit_export, name="audit_export"),
+    path("keywords/", views.keywords, name="keywords"),
+    path("keywords/new/", views.keyword_edit, name="keyword_new"),
+    path("keywords/<int:keyword_id>/", views.keyword_edit, name="keyword_edit"),
+    path("events/", views.events, name="events"),
+    path("events/replay/", views.events_replay_view, name="events_replay"),
+    path("staff/", views.staff, name="staff"),
+    re_path(
+        r"^staff/(?P<profile_id>[0-9]+)/(?P<action>unlock|reset-totp)/$",
+        views.staff_action,
+        name="staff_action",
+    ),
 ]

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+from datetime import UTC
+from typing import Any
+
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from madoguchi.core.crypto import EncryptedTextField
@@ -50,29 +56,75 @@ class Channel(models.Model):
         return self.name
 
 
-class AuditEntry(models.Model):
-    """One line of the audit trail: who did or saw what, when, from where.
+GENESIS_HASH = "0" * 64
 
-    Written by services (every write) and by selectors (every view of personal data).
-    Rows are only ever added.
+
+class AuditEntry(models.Model):
+    """One line of the audit trail: who did or saw what, when, from where, and why.
+
+    Written by services (every write) and by selectors and console views (every view or export
+    of personal data), only through `core.audit.audit_record`. Rows are only ever added: each
+    carries the hash of the one before it, so a changed or removed row breaks the chain and
+    `madoguchi audit_verify` finds it.
     """
 
-    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    at = models.DateTimeField(default=timezone.now, db_index=True)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
-    actor_label = models.CharField(max_length=100, help_text=_("スタッフ名、または system"))
+    actor_label = models.CharField(max_length=150, help_text=_("スタッフ名、または system"))
     action = models.CharField(max_length=100, db_index=True)
     object_type = models.CharField(max_length=100, blank=True)
-    object_id = models.CharField(max_length=100, blank=True)
+    object_id = models.CharField(max_length=100, blank=True, db_index=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
+    reason = models.CharField(_("理由"), max_length=500, blank=True)
     data = models.JSONField(default=dict, blank=True)
+    prev_hash = models.CharField(max_length=64)
+    entry_hash = models.CharField(max_length=64, unique=True)
 
     class Meta:
         verbose_name = _("監査ログ")
         verbose_name_plural = _("監査ログ")
-        ordering = ["-at", "-id"]
+        ordering = ["-id"]
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.action}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise PermissionError("audit entries are never changed")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise PermissionError("audit entries are removed only by the retention purge")
+
+    def compute_hash(self) -> str:
+        content = {
+            "at": self.at.astimezone(UTC).isoformat(),
+            "actor": self.actor_id,
+            "actor_label": self.actor_label,
+            "action": self.action,
+            "object_type": self.object_type,
+            "object_id": self.object_id,
+            "ip_address": self.ip_address,
+            "reason": self.reason,
+            "data": self.data,
+            "prev": self.prev_hash,
+        }
+        canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class AuditChain(models.Model):
+    """The end of the audit chain (one row): appends lock it, so entries form one line.
+
+    `anchor_hash` is what the oldest kept entry must point to: the genesis hash, or after a
+    retention purge the hash of the last purged entry.
+    """
+
+    last_hash = models.CharField(max_length=64, default=GENESIS_HASH)
+    anchor_hash = models.CharField(max_length=64, default=GENESIS_HASH)
+
+    def __str__(self) -> str:
+        return self.last_hash
 
 
 class ScheduledJob(models.Model):

@@ -33,6 +33,11 @@ PERIODIC_JOBS: list[Periodic] = [
         every=timedelta(minutes=1),
     ),
     Periodic(
+        name="core.retention_purge",
+        function="madoguchi.core.retention.retention_purge",
+        every=timedelta(days=1),
+    ),
+    Periodic(
         name="line.refresh_expiring_tokens",
         function="madoguchi.channels.line.tokens.tokens_refresh_expiring",
         every=timedelta(minutes=10),

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from madoguchi.accounts.roles import Role
 from madoguchi.chatbot.models import Keyword
 from madoguchi.core.audit import audit_record
 from madoguchi.core.models import Channel
@@ -20,7 +21,23 @@ from madoguchi.core.models import Channel
 DEMO_CHANNEL_ID = "2000000001"
 DEMO_CHANNEL_SECRET = "linesim-demo-secret"
 DEMO_ACCESS_TOKEN = "linesim-demo-token"
-DEMO_USERNAME = "demo-admin"
+DEPARTMENTS = [
+    ("gomi", "ごみ減量課"),
+    ("doro", "道路維持課"),
+    ("bosai", "防災課"),
+    ("koho", "広報課"),
+    ("fukushi", "福祉課"),
+]
+# (username, role, department code). Roles marked with two-factor set it up at first sign-in.
+DEMO_STAFF = [
+    ("demo-manager", Role.DEPT_MANAGER, "gomi"),
+    ("demo-staff", Role.DEPT_STAFF, "doro"),
+    ("demo-pr", Role.DELIVERY, "koho"),
+    ("demo-admin", Role.ADMIN, None),
+    ("demo-auditor", Role.AUDITOR, None),
+    ("demo-counselor", Role.COUNSELOR, "fukushi"),
+]
+DEMO_USERNAME = "demo-manager"
 
 DEMO_KEYWORDS = [
     ("ヘルプ", Keyword.Match.EXACT, "知りたいことを短い言葉で送ってください。例: 粗大ごみ、住民票、避難所"),

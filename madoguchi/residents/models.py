@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -24,6 +25,7 @@ class Resident(models.Model):
     followed_at = models.DateTimeField(_("友だち追加日時"), null=True, blank=True)
     blocked_at = models.DateTimeField(_("ブロック日時"), null=True, blank=True)
     created_at = models.DateTimeField(_("登録日時"), auto_now_add=True)
+    anonymised_at = models.DateTimeField(_("匿名化日時"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("住民")
@@ -40,3 +42,32 @@ class Resident(models.Model):
     def reply_language(self) -> str:
         """The language to answer in: the resident's own when we speak it, else Japanese."""
         return (self.language or "ja").split("-")[0].lower()
+
+
+class ErasureRequest(models.Model):
+    """A data-subject request to erase a resident's personal data.
+
+    It is carried out only when a second staff member approves it.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("承認待ち")
+        APPROVED = "approved", _("承認・匿名化済み")
+        REJECTED = "rejected", _("却下")
+
+    resident = models.ForeignKey(Resident, on_delete=models.CASCADE, related_name="erasure_requests")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField(_("理由"), max_length=500)
+    status = models.CharField(_("状態"), max_length=20, choices=Status.choices, default=Status.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    requested_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("削除依頼")
+        verbose_name_plural = _("削除依頼")
+
+    def __str__(self) -> str:
+        return f"{self.resident} ({self.get_status_display()})"

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth import get_user_model
 from playwright.sync_api import Browser, expect
+
+from madoguchi.accounts.roles import Role
+from madoguchi.accounts.services import staff_create
 
 pytestmark = pytest.mark.browser
 
 
 def test_staff_login_dashboard_and_language_switch(browser: Browser, live_server, transactional_db):
-    get_user_model().objects.create_user("tanaka", password="correct horse battery")
+    staff_create(username="tanaka", password="correct horse battery", role=Role.DELIVERY)
     # A browser set to English still gets Japanese until the person chooses English.
     page = browser.new_context(locale="en-US").new_page()
     page.goto(f"{live_server.url}/console/")

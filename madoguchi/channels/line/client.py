@@ -19,6 +19,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import urllib3
@@ -245,3 +246,13 @@ class LineTransport:
             picture_url=profile.picture_url,
             language=profile.language,
         )
+
+
+def requests_purge_before(cutoff: datetime) -> int:
+    """Retention: outbound requests made before `cutoff` (their messages included)."""
+    count, _ = (
+        OutboundRequest.objects.filter(created_at__lt=cutoff)
+        .exclude(status=OutboundRequest.Status.PENDING)
+        .delete()
+    )
+    return count

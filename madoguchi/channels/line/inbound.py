@@ -216,3 +216,40 @@ def events_replay(*, event_ids: list[str] | None = None, failed: bool = False) -
             process_inbound_event.enqueue(webhook_event_id)
         replayed += 1
     return replayed
+
+
+def events_purge_before(cutoff: datetime) -> int:
+    """Retention: inbound events received before `cutoff` that are finished with."""
+    old = InboundEvent.objects.filter(received_at__lt=cutoff).exclude(
+        status__in=[InboundEvent.Status.QUEUED, InboundEvent.Status.PROCESSING, InboundEvent.Status.RETRYING]
+    )
+    count, _ = old.delete()
+    return count
+
+
+# What in a stored event is the resident's own content (removed on erasure).
+_CONTENT_KEYS = {
+    "message",
+    "postback",
+    "beacon",
+    "link",
+    "things",
+    "joined",
+    "left",
+    "unsend",
+    "videoPlayComplete",
+}
+
+
+def events_anonymise(channel_id: int, line_user_id: str, pseudonym: str) -> int:
+    """Erasure: a resident's events keep their type and time; their content and LINE id go."""
+    count = 0
+    for event in InboundEvent.objects.filter(channel_id=channel_id, source_user_id=line_user_id):
+        payload = {key: value for key, value in event.payload.items() if key not in _CONTENT_KEYS}
+        payload["source"] = {"type": "user", "userId": pseudonym}
+        payload.pop("replyToken", None)
+        event.payload = payload
+        event.source_user_id = pseudonym
+        event.save(update_fields=["payload", "source_user_id"])
+        count += 1
+    return count

@@ -85,6 +85,7 @@ class Command(BaseCommand):
                     [
                         "",
                         f"console: {web}/console/  (login {login.username} / {login.password})",
+                        "         (demo-admin, demo-auditor, demo-counselor: same password, two-factor at first login)",
                         f"phone:   {sim}/phone",
                         f"linesim: {sim}",
                         f"webhook: {web}/line/main/webhook",

@@ -1,0 +1,73 @@
+"""Roles and what each may do: the one table every console view's permission is checked against.
+
+A view declares one permission (`console.access.staff_view(permission=...)`); a role holds a set
+of them. Department scoping (a department's own items only) is a separate rule, applied by
+`accounts.access.scope_to_department`.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", _("システム管理者")
+    DELIVERY = "delivery", _("配信・広報")
+    DEPT_STAFF = "dept_staff", _("課の職員")
+    DEPT_MANAGER = "dept_manager", _("課の管理者")
+    COUNSELOR = "counselor", _("相談員")
+    OPERATOR = "operator", _("委託事業者")
+    AUDITOR = "auditor", _("監査担当")
+
+
+class Perm:
+    """Permission names. Areas not built yet add theirs when they arrive."""
+
+    DASHBOARD_VIEW = "dashboard.view"
+    RESIDENTS_VIEW = "residents.view"
+    RESIDENTS_EXPORT = "residents.export"
+    RESIDENTS_ERASE_REQUEST = "residents.erase_request"
+    RESIDENTS_ERASE_APPROVE = "residents.erase_approve"
+    KEYWORDS_MANAGE = "chatbot.keywords_manage"
+    EVENTS_VIEW = "line.events_view"
+    AUDIT_VIEW = "audit.view"
+    AUDIT_EXPORT = "audit.export"
+    STAFF_MANAGE = "staff.manage"
+    SETTINGS_MANAGE = "settings.manage"  # channels and other set-up, in the admin site
+    COUNSELING_VIEW = "counseling.view"
+
+
+ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
+    Role.ADMIN: frozenset(
+        {
+            Perm.DASHBOARD_VIEW,
+            Perm.STAFF_MANAGE,
+            Perm.SETTINGS_MANAGE,
+            Perm.EVENTS_VIEW,
+            Perm.KEYWORDS_MANAGE,
+            Perm.AUDIT_VIEW,
+        }
+    ),
+    Role.DELIVERY: frozenset({Perm.DASHBOARD_VIEW}),
+    Role.DEPT_STAFF: frozenset({Perm.DASHBOARD_VIEW, Perm.RESIDENTS_VIEW, Perm.KEYWORDS_MANAGE}),
+    Role.DEPT_MANAGER: frozenset(
+        {
+            Perm.DASHBOARD_VIEW,
+            Perm.RESIDENTS_VIEW,
+            Perm.RESIDENTS_EXPORT,
+            Perm.RESIDENTS_ERASE_REQUEST,
+            Perm.RESIDENTS_ERASE_APPROVE,
+            Perm.KEYWORDS_MANAGE,
+        }
+    ),
+    # Counseling is confidential: counselors alone see it.
+    Role.COUNSELOR: frozenset({Perm.DASHBOARD_VIEW, Perm.RESIDENTS_VIEW, Perm.COUNSELING_VIEW}),
+    Role.OPERATOR: frozenset({Perm.DASHBOARD_VIEW}),
+    Role.AUDITOR: frozenset({Perm.DASHBOARD_VIEW, Perm.AUDIT_VIEW, Perm.AUDIT_EXPORT}),
+}
+
+# Roles whose login always needs the second factor.
+TOTP_REQUIRED = frozenset({Role.ADMIN, Role.COUNSELOR, Role.AUDITOR})
+# Roles that see every department's items, not only their own.
+ALL_DEPARTMENTS = frozenset({Role.ADMIN, Role.AUDITOR})

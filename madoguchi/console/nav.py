@@ -1,0 +1,35 @@
+"""The console's navigation: every area the signed-in person may open, and no other."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from madoguchi.accounts.access import has_permission
+from madoguchi.accounts.roles import Perm
+
+AREAS = [
+    ("console:dashboard", _("ダッシュボード"), Perm.DASHBOARD_VIEW),
+    ("console:residents", _("住民"), Perm.RESIDENTS_VIEW),
+    ("console:keywords", _("キーワード応答"), Perm.KEYWORDS_MANAGE),
+    ("console:events", _("受信イベント"), Perm.EVENTS_VIEW),
+    ("console:audit", _("監査ログ"), Perm.AUDIT_VIEW),
+    ("console:staff", _("職員"), Perm.STAFF_MANAGE),
+    ("admin:index", _("設定"), Perm.SETTINGS_MANAGE),
+]
+
+
+def console_nav(request: HttpRequest) -> dict[str, Any]:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"console_nav": []}
+    return {
+        "console_nav": [
+            {"url": reverse(name), "label": label, "current": request.path == reverse(name)}
+            for name, label, permission in AREAS
+            if has_permission(user, permission)
+        ]
+    }

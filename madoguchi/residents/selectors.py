@@ -1,0 +1,40 @@
+"""Reads of residents' personal data. Each checks the reader's permission and logs the access."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
+
+from madoguchi.accounts.access import has_permission
+from madoguchi.accounts.roles import Perm
+from madoguchi.core.audit import audit_record
+from madoguchi.residents.models import Resident
+
+User = AbstractBaseUser | AnonymousUser
+
+
+def resident_search(user: User, *, query: str = "", ip_address: str | None = None) -> QuerySet[Resident]:
+    """Residents matching a search, for the list page; the search itself is logged."""
+    if not has_permission(user, Perm.RESIDENTS_VIEW):
+        raise PermissionDenied
+    residents = Resident.objects.select_related("channel").order_by("-followed_at", "-id")
+    if query:
+        residents = residents.filter(Q(display_name__icontains=query) | Q(line_user_id=query))
+    audit_record(
+        action="residents.resident.listed",
+        actor=user,
+        object_type="residents.Resident",
+        ip_address=ip_address,
+        data={"query": query[:100]},
+    )
+    return residents
+
+
+def resident_for_view(user: User, resident_id: int, *, ip_address: str | None = None) -> Resident:
+    """One resident, opened by a staff member: logged with who, when, from where."""
+    if not has_permission(user, Perm.RESIDENTS_VIEW):
+        raise PermissionDenied
+    resident = Resident.objects.select_related("channel").get(pk=resident_id)
+    audit_record(action="residents.resident.viewed", actor=user, obj=resident, ip_address=ip_address)
+    return resident

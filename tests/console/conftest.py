@@ -1,0 +1,69 @@
+"""Staff of every role, signed in as the console signs them in (second factor passed)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import pytest
+from django.test import Client
+
+from madoguchi.accounts.models import Department, StaffProfile
+from madoguchi.accounts.roles import Role
+from madoguchi.accounts.services import staff_create
+from madoguchi.console.access import SESSION_LOGIN_AT, SESSION_MFA
+from madoguchi.core.models import Channel
+from madoguchi.residents.models import Resident
+
+PASSWORD = "kakunin-Pass-2026!"
+
+
+@pytest.fixture
+def departments(db: None) -> dict[str, Department]:
+    return {
+        "gomi": Department.objects.create(code="gomi", name="ごみ減量課"),
+        "doro": Department.objects.create(code="doro", name="道路維持課"),
+    }
+
+
+@pytest.fixture
+def make_staff(departments: dict[str, Department]) -> Callable[..., StaffProfile]:
+    def make(role: str, department: str | None = "gomi", username: str | None = None) -> StaffProfile:
+        return staff_create(
+            username=username or f"{role}-{department or 'all'}",
+            password=PASSWORD,
+            role=role,
+            department=departments.get(department or ""),
+        )
+
+    return make
+
+
+def signed_in(profile: StaffProfile) -> Client:
+    """A client signed in as the console does it: after the password and, if needed, the code."""
+    client = Client(HTTP_HOST="127.0.0.1", REMOTE_ADDR="192.0.2.10")
+    client.force_login(profile.user)
+    session = client.session
+    session[SESSION_LOGIN_AT] = time.time()
+    session[SESSION_MFA] = True
+    session.save()
+    return client
+
+
+@pytest.fixture
+def staff_client(make_staff: Callable[..., StaffProfile]) -> Callable[..., Client]:
+    def make(role: str, department: str | None = "gomi") -> Client:
+        return signed_in(make_staff(role, department))
+
+    return make
+
+
+@pytest.fixture
+def resident(db: None) -> Resident:
+    channel = Channel.objects.create(
+        slug="main", name="みどり市公式", provider_channel_id="1", channel_secret="s"
+    )
+    return Resident.objects.create(channel=channel, line_user_id="U" + "1" * 32, display_name="山田 花子")
+
+
+ALL_ROLES = [role.value for role in Role]

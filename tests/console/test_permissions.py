@@ -1,0 +1,102 @@
+"""Every role against every console view: allowed or denied, as the table below says.
+
+The table is written out here on purpose (not derived from accounts.roles), so that a change
+to a role's permissions shows up as a failing test to be agreed on.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from madoguchi.chatbot.models import Keyword
+from madoguchi.core.models import AuditEntry
+from tests.console.conftest import ALL_ROLES
+
+A, D, S, M, C, OP, U = "admin", "delivery", "dept_staff", "dept_manager", "counselor", "operator", "auditor"
+
+# view name, url kwargs, method, roles allowed
+MATRIX = [
+    ("console:dashboard", {}, "get", {A, D, S, M, C, OP, U}),
+    ("console:residents", {}, "get", {S, M, C}),
+    ("console:resident", {"resident_id": "R"}, "get", {S, M, C}),
+    ("console:resident_export", {"resident_id": "R", "fmt": "json"}, "get", {M}),
+    ("console:resident_export", {"resident_id": "R", "fmt": "csv"}, "get", {M}),
+    ("console:resident_erasure", {"resident_id": "R"}, "post", {M}),
+    ("console:audit", {}, "get", {A, U}),
+    ("console:audit_export", {}, "get", {U}),
+    ("console:keywords", {}, "get", {A, S, M}),
+    ("console:keyword_new", {}, "get", {A, S, M}),
+    ("console:events", {}, "get", {A}),
+    ("console:events_replay", {}, "post", {A}),
+    ("console:staff", {}, "get", {A}),
+    ("admin:index", {}, "get", {A}),
+    ("admin:core_channel_changelist", {}, "get", {A}),
+]
+
+
+@pytest.mark.parametrize("role", ALL_ROLES)
+@pytest.mark.parametrize(
+    ("name", "kwargs", "method", "allowed"), MATRIX, ids=[f"{m[0]}-{m[2]}-{i}" for i, m in enumerate(MATRIX)]
+)
+def test_role_against_view(staff_client, resident, role, name, kwargs, method, allowed):
+    client = staff_client(role)
+    kwargs = {key: (resident.pk if value == "R" else value) for key, value in kwargs.items()}
+    url = reverse(name, kwargs=kwargs)
+    response = getattr(client, method)(url, {"reason": "テスト"} if method == "post" else {})
+    if role in allowed:
+        assert response.status_code in (200, 302), (role, name, response.status_code)
+        assert "/login/" not in response.get("Location", "")
+    elif name.startswith("admin:"):
+        refused = client.get(url, follow=True)  # via the admin's login, which refuses in the console's words
+        assert refused.status_code == 403
+        assert "この画面を表示する権限がありません" in refused.content.decode()
+    else:
+        assert response.status_code == 403, (role, name, response.status_code)
+        assert "この画面を表示する権限がありません" in response.content.decode()
+        assert AuditEntry.objects.filter(action="console.access.denied", actor_label=f"{role}-gomi").exists()
+
+
+def test_signed_out_visitors_are_sent_to_login(client, db):
+    for name in ("console:dashboard", "console:audit", "console:residents"):
+        response = client.get(reverse(name))
+        assert response.status_code == 302 and response["Location"].startswith("/console/login/")
+
+
+def test_navigation_lists_only_what_the_role_may_open(staff_client, db):
+    page = staff_client("auditor").get(reverse("console:dashboard")).content.decode()
+    assert reverse("console:audit") in page
+    for hidden in ("console:residents", "console:staff", "console:keywords", "admin:index"):
+        assert f'href="{reverse(hidden)}"' not in page
+
+
+def test_department_staff_see_only_their_departments_keywords(staff_client, departments):
+    Keyword.objects.create(phrase="粗大ごみ", reply_text="予約制です", department=departments["gomi"])
+    road = Keyword.objects.create(
+        phrase="道路の穴", reply_text="通報してください", department=departments["doro"]
+    )
+    Keyword.objects.create(phrase="ヘルプ", reply_text="どうぞ")  # city-wide
+    client = staff_client("dept_staff", "gomi")
+    page = client.get(reverse("console:keywords")).content.decode()
+    assert "粗大ごみ" in page and "ヘルプ" in page and "道路の穴" not in page
+    assert client.get(reverse("console:keyword_edit", kwargs={"keyword_id": road.pk})).status_code == 403
+    edit = client.post(
+        reverse("console:keyword_edit", kwargs={"keyword_id": road.pk}),
+        {"phrase": "乗っ取り", "match": "exact", "reply_text": "x", "priority": 0},
+    )
+    assert edit.status_code == 403
+    road.refresh_from_db()
+    assert road.phrase == "道路の穴"
+    # An administrator oversees every department.
+    assert "道路の穴" in staff_client("admin", None).get(reverse("console:keywords")).content.decode()
+
+
+def test_a_new_keyword_belongs_to_the_authors_department(staff_client, departments):
+    client = staff_client("dept_manager", "doro")
+    response = client.post(
+        reverse("console:keyword_new"),
+        {"phrase": "倒木", "match": "contains", "reply_text": "通報を", "priority": 1, "is_active": "on"},
+    )
+    assert response.status_code == 302
+    assert Keyword.objects.get(phrase="倒木").department == departments["doro"]
+    assert AuditEntry.objects.filter(action="chatbot.keyword.created").exists()
