@@ -1,4 +1,8 @@
-"""The phone page: play a resident in a browser (chat, quick replies, cards, rich menu, photo, location)."""
+"""The phone page: play a resident in a browser (chat, quick replies, cards, rich menu, photo, location).
+
+Plain files under `static/phone/`, no build step and nothing from the internet: the page talks
+only to linesim's control API (`/_sim/...`, docs/linesim.md).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ PHONE_DIR = Path(__file__).parent / "static" / "phone"
 
 
 async def phone(request: Request) -> Response:
+    # no-store: a page edited during development is never served stale.
     return FileResponse(PHONE_DIR / "index.html", headers={"Cache-Control": "no-store"})
 
 

@@ -135,3 +135,14 @@ def test_security_headers_and_csp(web, db):
     assert response["X-Frame-Options"] == "DENY"
     assert response["X-Content-Type-Options"] == "nosniff"
     assert "<script>" not in response.content.decode()  # no inline script for the CSP to block
+
+
+def test_create_staff_command_applies_the_password_policy(db, monkeypatch):
+    from django.core.management import CommandError, call_command
+
+    monkeypatch.setenv("MADOGUCHI_STAFF_PASSWORD", "short")
+    with pytest.raises(CommandError):
+        call_command("create_staff", "it-admin", "--role", "admin")
+    monkeypatch.setenv("MADOGUCHI_STAFF_PASSWORD", "Tokaido-Line-Kyoto-1964")
+    call_command("create_staff", "it-admin", "--role", "admin")
+    assert StaffProfile.objects.get(user__username="it-admin").role == "admin"
