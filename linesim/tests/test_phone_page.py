@@ -350,6 +350,7 @@ def test_follow_chat_and_quick_replies(page: Page, sim: httpx.Client) -> None:
     expect(bot_messages(page).last).to_contain_text(f"「{HOSTILE}」を受け取りました")
     expect(page.get_by_test_id("user-message").last).to_have_text(HOSTILE)
     assert page.locator("#chat img").count() == 0
+    page.screenshot(path="/tmp/phone-chat.png")
 
     # A postback quick reply shows its displayText and sends only the data.
     sim.post(f"/_sim/users/{user}/send", json={"type": "follow"})  # fresh chips from the greeting
@@ -437,7 +438,6 @@ def test_cards_rich_menu_location_and_photo(page: Page, sim: httpx.Client, bot: 
     expect(bot_messages(page).last).to_contain_text(f"写真を受け取りました ({len(photo)} バイト)", timeout=TIMEOUT)
     expect(page.get_by_test_id("user-message").last.locator("img")).to_be_visible()
 
-    bot_messages(page).nth(2).scroll_into_view_if_needed()
     page.screenshot(path="/tmp/phone.png")
 
 
@@ -454,8 +454,8 @@ def menu_image(page: Page) -> bytes:
     page.set_viewport_size({"width": 1250, "height": 422})
     page.set_content(
         "<body style='margin:0;display:flex;height:422px;font:bold 64px sans-serif'>"
-        "<div style='flex:1;background:#2e9e5b;color:#fff;display:grid;place-items:center'>🗑 ごみの日</div>"
-        "<div style='flex:1;background:#2b6cb0;color:#fff;display:grid;place-items:center'>💬 相談</div>"
+        "<div style='flex:1;background:#2e9e5b;color:#fff;display:grid;place-items:center'>ごみの日</div>"
+        "<div style='flex:1;background:#2b6cb0;color:#fff;display:grid;place-items:center'>相談</div>"
         "</body>"
     )
     image = page.screenshot(type="png")

@@ -33,3 +33,17 @@ def test_staff_login_dashboard_and_language_switch(browser: Browser, live_server
     page.reload()  # the choice sticks
     expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
     page.context.close()
+
+
+def test_the_console_works_with_the_keyboard_alone(browser: Browser, live_server, transactional_db):
+    staff_create(username="keyboard", password="correct horse battery", role=Role.DELIVERY)
+    page = browser.new_context(locale="ja-JP").new_page()
+    page.goto(f"{live_server.url}/console/login/")
+    page.keyboard.type("keyboard")  # the user name field has the focus
+    page.keyboard.press("Tab")
+    page.keyboard.type("correct horse battery")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="ダッシュボード")).to_be_visible()
+    page.keyboard.press("Tab")  # the first stop is the skip link, for screen-reader and keyboard users
+    expect(page.get_by_role("link", name="本文へ移動")).to_be_focused()
+    page.context.close()
