@@ -7,35 +7,24 @@ page is exercised end to end: follow, chat, quick replies, cards, rich menu, loc
 from __future__ import annotations
 
 import json
-import os
 import struct
 import threading
 import time
 import zlib
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import uvicorn
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from linesim.app import Config, create_app
 from linesim.tests.conftest import free_port
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = os.environ.get("MADOGUCHI_TEST_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 CHANNEL_ID = "2000000042"
 SECRET = "phone-secret"
 TOKEN = "phone-token"
@@ -51,7 +40,12 @@ def png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
 
     raw = (b"\x00" + bytes(rgb) * width) * height
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
 
 
 def text(value: str, quick: list[dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -144,7 +138,11 @@ class ReplyingBot:
             return [text("燃えるごみは月曜と木曜です。\n詳しくは https://example.com/gomi をご覧ください。")]
         if said == "カード":
             return self.cards()
-        return [text(f"「{said}」を受け取りました", [{"type": "message", "label": "ごみの日", "text": "ごみの日"}])]
+        return [
+            text(
+                f"「{said}」を受け取りました", [{"type": "message", "label": "ごみの日", "text": "ごみの日"}]
+            )
+        ]
 
     def cards(self) -> list[dict[str, Any]]:
         flex = {
@@ -274,16 +272,6 @@ def sim(bot: ReplyingBot) -> Iterator[httpx.Client]:
     thread.join(timeout=5)
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is not installed")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        yield browser
-        browser.close()
-
-
 @pytest.fixture
 def page(browser: Browser, sim: httpx.Client, bot: ReplyingBot) -> Iterator[Page]:
     sim.post("/_sim/reset")
@@ -316,14 +304,21 @@ def test_the_page_and_its_assets_are_served(sim: httpx.Client) -> None:
 def test_follow_chat_and_quick_replies(page: Page, sim: httpx.Client) -> None:
     user = "U" + "a1" * 16
     page.goto(f"{sim.base_url}/phone?user={user}")
+    # The resident's settings fold away when the user comes from the address.
+    expect(page.get_by_test_id("user-id")).to_be_hidden()
+    page.get_by_test_id("settings-toggle").click()
     expect(page.get_by_test_id("user-id")).to_have_value(user)
     page.get_by_test_id("display-name").fill("みどり 花子")
     page.get_by_test_id("display-name").press("Tab")
     expect(page.get_by_test_id("status")).to_have_text("表示名を変えました", timeout=TIMEOUT)
+    expect(page.get_by_test_id("settings-toggle")).to_contain_text("みどり 花子")
+    page.get_by_test_id("settings-toggle").click()
 
     page.get_by_test_id("follow").click()
     expect(bot_messages(page)).to_have_count(1, timeout=TIMEOUT)
     expect(bot_messages(page).first).to_contain_text("友だち追加ありがとうございます")
+    with httpx.Client(base_url=str(sim.base_url), headers={"Authorization": f"Bearer {TOKEN}"}) as api:
+        assert api.get(f"/v2/bot/profile/{user}").json()["displayName"] == "みどり 花子"
     expect(page.get_by_test_id("quick-reply")).to_have_count(3)
 
     # Enter sends; the resident's own words show at once, the bot's answer follows.
@@ -374,7 +369,12 @@ def test_cards_rich_menu_location_and_photo(page: Page, sim: httpx.Client, bot: 
                 },
                 {
                     "bounds": {"x": 1250, "y": 0, "width": 1250, "height": 843},
-                    "action": {"type": "postback", "label": "相談", "data": "menu=consult", "displayText": "相談"},
+                    "action": {
+                        "type": "postback",
+                        "label": "相談",
+                        "data": "menu=consult",
+                        "displayText": "相談",
+                    },
                 },
             ],
         }
@@ -413,6 +413,13 @@ def test_cards_rich_menu_location_and_photo(page: Page, sim: httpx.Client, bot: 
     expect(page.get_by_test_id("user-message").last).to_have_text("申し込みます")
     expect(bot_messages(page).last).to_contain_text("postback: action=apply", timeout=TIMEOUT)
 
+    # A uri action opens a new tab (the address is answered locally: this machine has no internet).
+    page.context.route("https://example.com/**", lambda route: route.fulfill(body="ok"))
+    with page.context.expect_page() as opened:
+        flex.get_by_role("button", name="詳しく").click()
+    assert opened.value.url == "https://example.com/sodai"
+    opened.value.close()
+
     # Confirm template: a postback button.
     bot_messages(page).nth(4).get_by_role("button", name="はい").click()
     expect(bot_messages(page).last).to_contain_text("postback: notify=yes", timeout=TIMEOUT)
@@ -422,7 +429,9 @@ def test_cards_rich_menu_location_and_photo(page: Page, sim: httpx.Client, bot: 
     expect(page.locator("#picker-dialog")).to_be_visible()
     page.get_by_test_id("picker-input").fill("2026-04-01")
     page.get_by_test_id("picker-ok").click()
-    expect(bot_messages(page).last).to_contain_text('postback: action=date {"date": "2026-04-01"}', timeout=TIMEOUT)
+    expect(bot_messages(page).last).to_contain_text(
+        'postback: action=date {"date": "2026-04-01"}', timeout=TIMEOUT
+    )
 
     # A location from the form.
     page.get_by_test_id("attach-location").click()
@@ -435,10 +444,116 @@ def test_cards_rich_menu_location_and_photo(page: Page, sim: httpx.Client, bot: 
     page.get_by_test_id("photo-input").set_input_files(
         files=[{"name": "gomi.png", "mimeType": "image/png", "buffer": photo}]
     )
-    expect(bot_messages(page).last).to_contain_text(f"写真を受け取りました ({len(photo)} バイト)", timeout=TIMEOUT)
+    expect(bot_messages(page).last).to_contain_text(
+        f"写真を受け取りました ({len(photo)} バイト)", timeout=TIMEOUT
+    )
     expect(page.get_by_test_id("user-message").last.locator("img")).to_be_visible()
 
     page.screenshot(path="/tmp/phone.png")
+
+
+def test_every_message_type_is_drawn(page: Page, sim: httpx.Client, bot: ReplyingBot) -> None:
+    user = "U" + "d4" * 16
+    sim.post(f"/_sim/users/{user}/send", json={"type": "follow"}).raise_for_status()
+    for _ in range(100):  # the greeting first, so the pushed messages follow it in order
+        if sim.get(f"/_sim/users/{user}/messages").json():
+            break
+        time.sleep(0.05)
+    hero = f"{bot.base}/hero.png"
+    column = {
+        "thumbnailImageUrl": hero,
+        "title": "燃えるごみ",
+        "text": "月・木",
+        "actions": [{"type": "message", "label": "詳しく", "text": "燃えるごみ"}],
+    }
+    small_bubble = {
+        "type": "bubble",
+        "size": "micro",
+        "body": {
+            "type": "box",
+            "layout": "vertical",
+            "contents": [
+                {"type": "text", "text": "資源ごみ", "weight": "bold"},
+                {"type": "filler"},
+                {
+                    "type": "button",
+                    "style": "secondary",
+                    "height": "sm",
+                    "action": {"type": "clipboard", "label": "コピー", "clipboardText": "0120-000-000"},
+                },
+            ],
+        },
+    }
+    batches = [
+        [
+            {"type": "sticker", "packageId": "446", "stickerId": "1988"},
+            {"type": "image", "originalContentUrl": hero, "previewImageUrl": hero},
+            {
+                "type": "location",
+                "title": "みどり市役所",
+                "address": "みどり市中央1-1",
+                "latitude": 35.4,
+                "longitude": 139.3,
+            },
+            {
+                "type": "imagemap",
+                "baseUrl": f"{bot.base}/imagemap",
+                "altText": "地図",
+                "baseSize": {"width": 1040, "height": 520},
+                "actions": [
+                    {
+                        "type": "message",
+                        "text": "北地区",
+                        "area": {"x": 0, "y": 0, "width": 520, "height": 520},
+                    }
+                ],
+            },
+        ],
+        [
+            {
+                "type": "template",
+                "altText": "ごみの種類",
+                "template": {"type": "carousel", "columns": [column, column]},
+            },
+            {
+                "type": "template",
+                "altText": "写真で選ぶ",
+                "template": {
+                    "type": "image_carousel",
+                    "columns": [
+                        {"imageUrl": hero, "action": {"type": "message", "label": "家具", "text": "家具"}},
+                        {"imageUrl": hero, "action": {"type": "message", "label": "家電", "text": "家電"}},
+                    ],
+                },
+            },
+            {
+                "type": "flex",
+                "altText": "資源ごみ",
+                "contents": {"type": "carousel", "contents": [small_bubble] * 2},
+            },
+        ],
+    ]
+    with bot.api() as api:
+        for messages in batches:
+            api.post("/v2/bot/message/push", json={"to": user, "messages": messages}).raise_for_status()
+
+    page.goto(f"{sim.base_url}/phone?user={user}")
+    expect(bot_messages(page)).to_have_count(8, timeout=TIMEOUT)
+    expect(bot_messages(page).nth(1)).to_have_text("[スタンプ 446/1988]")
+    expect(bot_messages(page).nth(2).locator("img")).to_have_attribute("src", hero)
+    expect(bot_messages(page).nth(3)).to_contain_text("みどり市役所")
+    expect(bot_messages(page).nth(4)).to_have_attribute("aria-label", "地図")
+    expect(bot_messages(page).nth(5).locator(".card")).to_have_count(2)
+    expect(bot_messages(page).nth(6)).to_contain_text("家電")
+    expect(bot_messages(page).nth(7).locator(".fx-bubble")).to_have_count(2)
+    page.screenshot(path="/tmp/phone-types.png")  # the newest message in view
+    bot_messages(page).nth(1).scroll_into_view_if_needed()
+    page.screenshot(path="/tmp/phone-types-top.png")
+
+    # An imagemap area acts like any other action.
+    bot_messages(page).nth(4).get_by_role("button", name="北地区").click()
+    expect(page.get_by_test_id("user-message").last).to_have_text("北地区")
+    expect(bot_messages(page).last).to_contain_text("「北地区」を受け取りました", timeout=TIMEOUT)
 
 
 def test_a_failing_bot_is_shown_in_the_status_line(page: Page, sim: httpx.Client, bot: ReplyingBot) -> None:

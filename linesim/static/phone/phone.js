@@ -17,6 +17,7 @@ let generation = 0; // bumped on user change so stale poll answers are dropped
 let polling = false;
 let lastSide = null; // "bot" | "user": consecutive bubbles of one side share an avatar
 let richMenuKey = null; // the menu currently drawn, to redraw only when it changes
+let stickToBottom = true; // follow new messages unless the resident scrolled up to read
 
 function randomUserId() {
   const bytes = crypto.getRandomValues(new Uint8Array(16));
@@ -93,7 +94,6 @@ function image(src, alt, className) {
   const img = el("img", className);
   img.src = safeSrc(src);
   img.alt = alt || "";
-  img.loading = "lazy";
   img.decoding = "async";
   return img;
 }
@@ -150,7 +150,8 @@ async function sendEvent(event) {
   const answer = await control("POST", userPath("/send"), event);
   if (answer.ok && answer.data && answer.data.status !== undefined) {
     const status = answer.data.status;
-    setStatus(status >= 200 && status < 300 ? "" : `ボットの応答: ${status}`);
+    if (!status) setStatus("ボットに届きませんでした (webhook に接続できません)");
+    else setStatus(status >= 200 && status < 300 ? "" : `ボットの応答: ${status}`);
   }
   poll();
   setTimeout(poll, 250); // bots often answer just after acknowledging the webhook
@@ -164,10 +165,16 @@ function atBottom() {
   return chat.scrollHeight - chat.scrollTop - chat.clientHeight < 80;
 }
 
+function scrollToEnd() {
+  const chat = $("chat");
+  chat.scrollTop = chat.scrollHeight;
+  stickToBottom = true;
+}
+
 // One row in the chat: avatar (bot side), the content, and the time.
 function appendRow(side, content, { at, sender, follow } = {}) {
   const chat = $("chat");
-  const stick = follow || atBottom();
+  const stick = follow || stickToBottom;
   $("chat-empty").hidden = true;
   const row = el("div", `row ${side}`);
   if (side === "bot") {
@@ -186,7 +193,7 @@ function appendRow(side, content, { at, sender, follow } = {}) {
   row.append(stack);
   chat.append(row);
   lastSide = side;
-  if (stick) chat.scrollTop = chat.scrollHeight;
+  if (stick) scrollToEnd();
   return row;
 }
 
@@ -202,7 +209,7 @@ function showUserBubble(content) {
 function showNote(text) {
   const note = el("p", "note", text);
   $("chat").append(note);
-  $("chat").scrollTop = $("chat").scrollHeight;
+  scrollToEnd();
   lastSide = null;
 }
 
@@ -577,7 +584,7 @@ const flexRenderers = {
 
   button(c) {
     const style = ["primary", "secondary", "link"].includes(c.style) ? c.style : "link";
-    const button = actionButton(c.action || {}, `fx-button ${style} ${c.height === "sm" ? "sm" : "md"}`);
+    const button = actionButton(c.action || {}, `fx-button fx-${style} ${c.height === "sm" ? "sm" : "md"}`);
     const color = safeColor(c.color);
     if (color) {
       if (style === "link") button.style.color = color;
@@ -835,6 +842,7 @@ async function poll() {
 
 function resetChat() {
   seen = 0;
+  stickToBottom = true;
   lastSide = null;
   const empty = $("chat-empty");
   $("chat").replaceChildren(empty);
@@ -923,9 +931,11 @@ function openPicker(action) {
   pickerAction = action;
   const input = $("picker-input");
   input.type = mode.input;
-  input.min = action.min || "";
-  input.max = action.max || "";
-  input.value = action.initial || "";
+  // LINE accepts a lower-case "t" in datetimes; the native input wants "T".
+  const normal = (value) => (typeof value === "string" ? value.replace(/^(\d{4}-\d\d-\d\d)t/, "$1T") : "");
+  input.min = normal(action.min);
+  input.max = normal(action.max);
+  input.value = normal(action.initial);
   $("picker-label").textContent = mode.label;
   $("picker-title").textContent = action.label ? `${action.label}: ${mode.title}` : mode.title;
   $("picker-dialog").showModal();
@@ -1025,6 +1035,9 @@ function wire() {
     showWho();
   });
 
+  // Images arrive after their rows: keep the newest message in view while following the chat.
+  $("chat").addEventListener("scroll", () => { stickToBottom = atBottom(); }, { passive: true });
+  $("chat").addEventListener("load", () => { if (stickToBottom) scrollToEnd(); }, true);
   $("settings-toggle").addEventListener("click", () => setSettingsOpen($("settings").hidden));
   $("attach-location").addEventListener("click", openLocation);
   $("attach-photo").addEventListener("click", () => $("photo").click());
