@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "madoguchi.accounts",
     "madoguchi.residents",
     "madoguchi.chatbot",
+    "madoguchi.faq",
     "madoguchi.channels.line",
     "madoguchi.console",
     "madoguchi.demo",
@@ -195,6 +196,11 @@ CHANNEL_TRANSPORTS = {"line": "madoguchi.channels.line.client.LineTransport"}
 
 # The city's name as residents see it in the bot's words.
 MADOGUCHI_CITY_NAME = env_str("MADOGUCHI_CITY_NAME", "みどり市")
+# The city's own place names (its name, districts): a question naming any other place is about
+# another city's service, and the FAQ does not answer it.
+MADOGUCHI_CITY_PLACES = env_list(
+    "MADOGUCHI_CITY_PLACES", ["みどり市", "みどり", "中央", "北", "南", "東", "西", "港", "山手", "川辺"]
+)
 
 # Retention: how long each kind of data is kept before the daily purge removes it
 # (core/retention.py lists them all).
@@ -212,5 +218,6 @@ LOGGING = {
     "loggers": {
         "django_tasks": {"level": "WARNING"},
         "django_tasks_db": {"level": "WARNING"},
+        "bm25s": {"level": "WARNING"},
     },
 }

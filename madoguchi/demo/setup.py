@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -16,6 +17,7 @@ from madoguchi.accounts.roles import Role
 from madoguchi.chatbot.models import Keyword
 from madoguchi.core.audit import audit_record
 from madoguchi.core.models import Channel
+from madoguchi.faq.services import faq_import
 
 # linesim's default channel (docs/linesim.md); only ever used against linesim.
 DEMO_CHANNEL_ID = "2000000001"
@@ -42,11 +44,6 @@ DEMO_USERNAME = "demo-manager"
 DEMO_KEYWORDS = [
     ("ヘルプ", Keyword.Match.EXACT, "知りたいことを短い言葉で送ってください。例: 粗大ごみ、住民票、避難所"),
     ("こんにちは", Keyword.Match.CONTAINS, "こんにちは。みどり市公式 LINE です。ご用件をどうぞ。"),
-    (
-        "住民票",
-        Keyword.Match.CONTAINS,
-        "住民票の写しは市民課の窓口、またはマイナンバーカードでコンビニ交付を利用できます (6:30〜23:00)。",
-    ),
 ]
 
 
@@ -80,6 +77,10 @@ def demo_setup() -> DemoLogin:
     user.is_superuser = True
     user.set_password(login.password)
     user.save()
+    # The みどり市 FAQ (CC0, written for this project): see madoguchi/faq/data/SOURCE.md.
+    faq_import(
+        (Path(__file__).parent.parent / "faq" / "data" / "midori-faq.csv").read_bytes(), "midori-faq.csv"
+    )
     audit_record(action="demo.setup", data={"staff_created": created})
     return login
 

@@ -1,0 +1,117 @@
+"""The FAQ in the conversation: the dispatcher's FAQ stage and the FAQ's postback actions."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext as _
+
+from madoguchi.channels.base import OutboundMessage, PostbackAction, Text
+from madoguchi.chatbot.answers import menu_chips
+from madoguchi.chatbot.registry import Turn, postback_action, postback_data, register_matcher
+from madoguchi.faq.index import current_index
+from madoguchi.faq.models import FaqEntry, Question
+from madoguchi.faq.services import question_feedback
+
+
+def _label(text: str) -> str:
+    """A quick-reply label (LINE allows 20 characters)."""
+    text = text.rstrip("。？?")
+    return text if len(text) <= 20 else text[:19] + "…"
+
+
+def _answer(entry: FaqEntry, question: Question, language: str) -> list[OutboundMessage]:
+    body = entry.answer_in(language)
+    if entry.department_label:
+        body += "\n" + _("(担当: %(department)s)") % {"department": entry.department_label}
+    return [
+        Text(
+            body[:5000],
+            quick_replies=(
+                PostbackAction(
+                    _("解決した"),
+                    postback_data("faq.feedback", q=str(question.pk), ok="1"),
+                    _("解決しました"),
+                ),
+                PostbackAction(
+                    _("解決しない"),
+                    postback_data("faq.feedback", q=str(question.pk), ok="0"),
+                    _("解決しませんでした"),
+                ),
+                *menu_chips(),
+            )[:13],
+        )
+    ]
+
+
+def faq_stage(turn: Turn) -> list[OutboundMessage] | None:
+    """Answer from the FAQ when sure, offer the top 3 when unsure, else pass (→ the fallback)."""
+    if not turn.raw_text or not turn.raw_text.strip():
+        return None
+    text = turn.raw_text.strip()[:500]
+    decision = current_index().decide(text)
+    entries = {
+        e.external_id: e
+        for e in FaqEntry.objects.filter(external_id__in=[c.id for c in decision.candidates[:3]])
+    }
+    outcome = {"answer": Question.Outcome.ANSWERED, "choices": Question.Outcome.CHOICES}.get(
+        decision.kind, Question.Outcome.ABSTAINED
+    )
+    question = Question.objects.create(
+        resident=turn.resident,
+        text=text,
+        outcome=outcome,
+        entry=entries.get(decision.answer_id or ""),
+        candidates=[{"id": c.id, "score": c.score} for c in decision.candidates],
+    )
+    if decision.kind == "answer" and decision.answer_id in entries:
+        return _answer(entries[decision.answer_id], question, turn.resident.reply_language)
+    if decision.kind == "choices" and entries:
+        choices = [
+            PostbackAction(
+                _label(entries[c.id].question),
+                postback_data("faq.show", id=c.id, q=str(question.pk)),
+                entries[c.id].question[:300],
+            )
+            for c in decision.candidates[:3]
+            if c.id in entries
+        ]
+        return [Text(_("お探しの内容はこの中にありますか?"), quick_replies=(*choices, *menu_chips()))]
+    return None
+
+
+register_matcher("faq", faq_stage)
+
+
+@postback_action("faq.show")
+def show_entry(turn: Turn, params: dict[str, str]) -> list[OutboundMessage]:
+    entry = FaqEntry.objects.filter(external_id=params.get("id", "")[:40], is_active=True).first()
+    question = (
+        Question.objects.filter(pk=params.get("q") or 0, resident=turn.resident).first()
+        if params.get("q", "").isdigit()
+        else None
+    )
+    if entry is None:
+        return [Text(_("この案内は終了しました。別の言葉でお尋ねください。"), quick_replies=menu_chips())]
+    if question is None:
+        question = Question.objects.create(
+            resident=turn.resident, text=entry.question[:500], outcome=Question.Outcome.ANSWERED, entry=entry
+        )
+    else:
+        Question.objects.filter(pk=question.pk).update(entry=entry)
+    return _answer(entry, question, turn.resident.reply_language)
+
+
+@postback_action("faq.feedback")
+def feedback(turn: Turn, params: dict[str, str]) -> list[OutboundMessage]:
+    if (
+        params.get("q", "").isdigit()
+        and Question.objects.filter(pk=params["q"], resident=turn.resident).exists()
+    ):
+        question_feedback(int(params["q"]), params.get("ok") == "1")
+    if params.get("ok") == "1":
+        return [Text(_("よかったです。ほかにもご用件があればどうぞ。"), quick_replies=menu_chips())]
+    return [
+        Text(
+            _("お役に立てず申し訳ありません。別の言葉で聞いていただくか、職員にご相談ください。"),
+            quick_replies=menu_chips(),
+        )
+    ]

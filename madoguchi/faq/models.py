@@ -1,0 +1,91 @@
+"""The FAQ knowledge base, the synonyms staff add, and what residents asked (the learning loop)."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from madoguchi.accounts.models import Department
+from madoguchi.residents.models import Resident
+
+
+class FaqEntry(models.Model):
+    external_id = models.CharField(_("ID"), max_length=40, unique=True)
+    category = models.CharField(_("分類"), max_length=100, blank=True)
+    question = models.CharField(_("質問"), max_length=500)
+    variants = models.JSONField(_("言い換え"), default=list, blank=True, help_text=_("同じ質問の別の言い方"))
+    answer = models.TextField(_("回答"), max_length=5000)
+    answers_by_language = models.JSONField(
+        _("他の言語の回答"), default=dict, blank=True, help_text=_('{"en": "...", "ja-easy": "..."}')
+    )
+    department = models.ForeignKey(
+        Department,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="faq_entries",
+        verbose_name=_("担当課"),
+    )
+    department_label = models.CharField(_("担当 (表示用)"), max_length=200, blank=True)
+    valid_from = models.DateField(_("掲載開始日"), null=True, blank=True)
+    valid_until = models.DateField(_("掲載終了日"), null=True, blank=True)
+    is_active = models.BooleanField(_("有効"), default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("よくある質問")
+        verbose_name_plural = _("よくある質問")
+        ordering = ["external_id"]
+
+    def __str__(self) -> str:
+        return f"{self.external_id} {self.question}"
+
+    def answer_in(self, language: str) -> str:
+        return self.answers_by_language.get(language) or self.answer
+
+
+class Synonym(models.Model):
+    """A resident's word and the FAQ words it stands for (ソファー → 粗大ごみ)."""
+
+    term = models.CharField(_("住民の言葉"), max_length=100)
+    means = models.CharField(_("FAQ の言葉"), max_length=300, help_text=_("空白で区切って複数"))
+    is_active = models.BooleanField(_("有効"), default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("同義語")
+        verbose_name_plural = _("同義語")
+
+    def __str__(self) -> str:
+        return f"{self.term} → {self.means}"
+
+
+class Question(models.Model):
+    """A resident's question, what the bot did with it, and whether it helped."""
+
+    class Outcome(models.TextChoices):
+        ANSWERED = "answered", _("回答")
+        CHOICES = "choices", _("候補を提示")
+        ABSTAINED = "abstained", _("回答なし")
+
+    resident = models.ForeignKey(Resident, on_delete=models.SET_NULL, null=True, blank=True)
+    text = models.CharField(_("質問"), max_length=500)
+    outcome = models.CharField(_("結果"), max_length=20, choices=Outcome.choices)
+    entry = models.ForeignKey(
+        FaqEntry,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="asked",
+        verbose_name=_("回答した項目"),
+    )
+    candidates = models.JSONField(default=list, blank=True)
+    helpful = models.BooleanField(_("解決した"), null=True, blank=True)
+    asked_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("住民の質問")
+        verbose_name_plural = _("住民の質問")
+
+    def __str__(self) -> str:
+        return self.text[:40]

@@ -1,0 +1,165 @@
+"""The FAQ: import with hostile files, the ask command, and the FAQ in a real conversation."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import openpyxl
+import pytest
+from django.core.management import CommandError, call_command
+
+from madoguchi.faq.index import current_index
+from madoguchi.faq.models import FaqEntry, Question, Synonym
+from madoguchi.faq.services import ImportRefused, faq_import
+from tests.conftest import run_tasks
+
+MIDORI = Path(__file__).parents[2] / "madoguchi" / "faq" / "data" / "midori-faq.csv"
+USER = "U" + "9" * 32
+
+
+@pytest.fixture
+def midori(db):
+    return faq_import(MIDORI.read_bytes(), "midori-faq.csv")
+
+
+def test_the_midori_faq_imports_and_a_second_import_updates(midori):
+    assert (midori.created, midori.updated, midori.errors) == (125, 0, [])
+    again = faq_import(MIDORI.read_bytes(), "midori-faq.csv")
+    assert (again.created, again.updated) == (0, 125)
+    assert FaqEntry.objects.get(external_id="F005").question.startswith("粗大ごみを出したい")
+
+
+def test_shift_jis_csv_from_excel_and_xlsx_import(db):
+    sjis = "id,category,question,answer,department\r\nX1,ごみ,ごみの日は?,月曜日です。,環境課\r\n".encode(
+        "cp932"
+    )
+    assert faq_import(sjis, "faq.csv").created == 1
+    book = openpyxl.Workbook()
+    book.active.append(["id", "category", "question", "answer", "department", "variants"])
+    book.active.append(["X2", "税", "住民税はいつ?", "6月です。", "税務課", "市民税の納期|県民税いつ"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    assert faq_import(buffer.getvalue(), "faq.xlsx").created == 1
+    assert FaqEntry.objects.get(external_id="X2").variants == ["市民税の納期", "県民税いつ"]
+
+
+@pytest.mark.parametrize(
+    ("content", "name", "message"),
+    [
+        (b"", "faq.csv", "必要な列がありません"),
+        (b"a,b\n1,2\n", "faq.csv", "必要な列がありません: id"),
+        (b"\xff\xfe\x00garbage\x81", "faq.csv", "文字コード"),
+        (b"PK\x03\x04not really excel", "faq.xlsx", "Excel ファイルを読み込めませんでした"),
+        (b"x" * 10_000_001, "faq.csv", "大きすぎます"),
+    ],
+    ids=["empty", "wrong-columns", "bad-encoding", "broken-xlsx", "too-big"],
+)
+def test_files_that_cannot_be_imported_are_refused_in_japanese_and_change_nothing(db, content, name, message):
+    with pytest.raises(ImportRefused, match=message):
+        faq_import(content, name)
+    assert not FaqEntry.objects.exists()
+
+
+def test_bad_rows_are_reported_and_good_rows_imported(db):
+    csv_text = (
+        "id,category,question,answer,department\n"
+        "G1,ごみ,ごみの日?,月曜日,環境課\n"
+        ",ごみ,idがない,答え,環境課\n"
+        "G3,ごみ,,答え,環境課\n"
+        f"G4,ごみ,長い回答,{'あ' * 5001},環境課\n"
+        'G5,ごみ,"=HYPERLINK(""x"")",普通の答え,環境課\n'
+    )
+    report = faq_import(csv_text.encode(), "faq.csv")
+    assert report.created == 2
+    assert [line.split(":")[0] for line in report.errors] == ["3 行目", "4 行目", "5 行目"]
+    assert FaqEntry.objects.get(external_id="G5").question == '=HYPERLINK("x")'  # stored as text, never run
+
+
+def test_ask_prints_one_json_line_per_query(midori, capsys, monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO("住民票 コンビニ\n明日雨ふる？\n横浜市の粗大ごみの出し方\n"))
+    call_command("faq", "ask", "--json", "--stdin")
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [line["query"] for line in lines] == [
+        "住民票 コンビニ",
+        "明日雨ふる？",
+        "横浜市の粗大ごみの出し方",
+    ]
+    assert lines[0]["answer_id"] == "F018"
+    assert lines[1]["answer_id"] is None and lines[2]["answer_id"] is None  # out of scope: abstain
+    assert all(len(line["candidates"]) <= 5 for line in lines)
+
+
+def test_import_command_reports_refusal(db, tmp_path):
+    bad = tmp_path / "faq.csv"
+    bad.write_bytes(b"a,b\n")
+    with pytest.raises(CommandError, match="必要な列"):
+        call_command("faq", "import", str(bad))
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        " ",
+        "あ" * 5000,
+        "😀😀😀",
+        "'; DROP TABLE faq_faqentry; --",
+        "！？。、…",
+        "\u0000",
+        "<script>alert(1)</script>",
+    ],
+    ids=["empty", "space", "5000-chars", "emoji", "sql", "punctuation", "nul", "html"],
+)
+def test_odd_questions_never_break_the_matcher(midori, query):
+    decision = current_index().decide(query)
+    assert decision.kind in {"answer", "choices", "abstain"}
+    assert decision.kind != "answer" or query.strip() == ""  # none of these is a real question
+
+
+def test_staff_synonyms_change_the_index_at_once(midori):
+    assert current_index().decide("ぺけぽん").kind == "abstain"
+    Synonym.objects.create(term="ぺけぽん", means="住民票の写し コンビニ")
+    assert current_index().decide("ぺけぽん コンビニ").answer_id == "F018"
+
+
+def test_entries_out_of_their_validity_period_are_not_offered(midori):
+    import datetime
+
+    FaqEntry.objects.filter(external_id="F018").update(valid_until=datetime.date(2020, 1, 1))
+    assert "F018" not in [c.id for c in current_index().decide("住民票 コンビニ").candidates]
+
+
+def test_a_resident_gets_a_faq_answer_and_says_it_helped(sim, channel, midori):
+    sim.text(USER, "住民票 コンビニで取れる？")
+    run_tasks()
+    [answer] = sim.messages(USER)
+    assert "コンビニ" in answer["text"] and "担当" in answer["text"]
+    helped = next(item for item in answer["quickReply"]["items"] if item["action"]["label"] == "解決した")
+    sim.send(USER, {"type": "postback", "postback": {"data": helped["action"]["data"]}})
+    run_tasks()
+    question = Question.objects.get()
+    assert question.outcome == Question.Outcome.ANSWERED and question.entry.external_id == "F018"
+    assert question.helpful is True
+
+
+def test_a_close_call_offers_three_choices_and_a_tap_answers(sim, channel, midori):
+    sim.text(USER, "ソファー捨てたい")
+    run_tasks()
+    [choices] = sim.messages(USER)
+    assert "この中にありますか" in choices["text"]
+    items = [item["action"] for item in choices["quickReply"]["items"]]
+    sofa = next(action for action in items if "粗大ごみを出したい" in action.get("displayText", ""))
+    sim.send(USER, {"type": "postback", "postback": {"data": sofa["data"]}})
+    run_tasks()
+    assert "粗大ごみ受付センター" in sim.messages(USER)[-1]["text"]
+    assert Question.objects.get().entry.external_id == "F005"
+
+
+def test_out_of_scope_questions_get_the_menu_not_a_guess(sim, channel, midori):
+    sim.text(USER, "明日雨ふる？")
+    run_tasks()
+    [answer] = sim.messages(USER)
+    assert answer["text"].startswith("すみません")
+    assert Question.objects.get().outcome == Question.Outcome.ABSTAINED
