@@ -81,7 +81,7 @@ def fold(text: str) -> str:
 
 @functools.cache
 def _tokenizer() -> tokenizer.Tokenizer:
-    return dictionary.Dictionary(dict="core").create()
+    return dictionary.Dictionary(dict="core").tokenizer()
 
 
 _tokenizer_lock = threading.Lock()
