@@ -30,6 +30,7 @@ class Perm:
     RESIDENTS_ERASE_REQUEST = "residents.erase_request"
     RESIDENTS_ERASE_APPROVE = "residents.erase_approve"
     KEYWORDS_MANAGE = "chatbot.keywords_manage"
+    FAQ_MANAGE = "faq.manage"
     EVENTS_VIEW = "line.events_view"
     AUDIT_VIEW = "audit.view"
     AUDIT_EXPORT = "audit.export"
@@ -46,11 +47,14 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             Perm.SETTINGS_MANAGE,
             Perm.EVENTS_VIEW,
             Perm.KEYWORDS_MANAGE,
+            Perm.FAQ_MANAGE,
             Perm.AUDIT_VIEW,
         }
     ),
     Role.DELIVERY: frozenset({Perm.DASHBOARD_VIEW}),
-    Role.DEPT_STAFF: frozenset({Perm.DASHBOARD_VIEW, Perm.RESIDENTS_VIEW, Perm.KEYWORDS_MANAGE}),
+    Role.DEPT_STAFF: frozenset(
+        {Perm.DASHBOARD_VIEW, Perm.RESIDENTS_VIEW, Perm.KEYWORDS_MANAGE, Perm.FAQ_MANAGE}
+    ),
     Role.DEPT_MANAGER: frozenset(
         {
             Perm.DASHBOARD_VIEW,
@@ -59,6 +63,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             Perm.RESIDENTS_ERASE_REQUEST,
             Perm.RESIDENTS_ERASE_APPROVE,
             Perm.KEYWORDS_MANAGE,
+            Perm.FAQ_MANAGE,
         }
     ),
     # Counseling is confidential: counselors alone see it.

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from madoguchi.console import auth_views, views
+from madoguchi.console import auth_views, faq_views, views
 
 app_name = "console"
 
@@ -21,6 +21,13 @@ urlpatterns = [
     path("erasure/<int:request_id>/approve/", views.resident_erasure_approval, name="erasure_approve"),
     path("audit/", views.audit, name="audit"),
     path("audit/export.csv", views.audit_export, name="audit_export"),
+    path("faq/", faq_views.faq_list, name="faq"),
+    path("faq/new/", faq_views.faq_edit, name="faq_new"),
+    path("faq/<int:entry_id>/", faq_views.faq_edit, name="faq_edit"),
+    path("faq/import/", faq_views.faq_import_view, name="faq_import"),
+    path("faq/export.csv", faq_views.faq_export, name="faq_export"),
+    path("faq/questions/", faq_views.faq_questions, name="faq_questions"),
+    path("faq/questions/variant/", faq_views.faq_add_variant, name="faq_add_variant"),
     path("keywords/", views.keywords, name="keywords"),
     path("keywords/new/", views.keyword_edit, name="keyword_new"),
     path("keywords/<int:keyword_id>/", views.keyword_edit, name="keyword_edit"),

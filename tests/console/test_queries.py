@@ -11,6 +11,7 @@ from madoguchi.accounts.services import staff_create
 from madoguchi.channels.line.models import InboundEvent
 from madoguchi.chatbot.models import Keyword
 from madoguchi.core.audit import audit_record
+from madoguchi.faq.models import FaqEntry
 from madoguchi.residents.models import Resident
 
 
@@ -33,6 +34,8 @@ def _grow(kind, resident, departments, start, end):
                 payload={},
                 status="failed",
             )
+        elif kind == "faq":
+            FaqEntry.objects.create(external_id=f"Q{n}", question=f"質問{n}", answer="答え")
         elif kind == "staff":
             staff_create(
                 username=f"staff{n}",
@@ -49,6 +52,7 @@ def _grow(kind, resident, departments, start, end):
         ("audit", "console:audit", "auditor"),
         ("keywords", "console:keywords", "dept_staff"),
         ("events", "console:events", "admin"),
+        ("faq", "console:faq", "dept_staff"),
         ("staff", "console:staff", "admin"),
     ],
 )
