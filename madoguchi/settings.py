@@ -196,6 +196,11 @@ CHANNEL_TRANSPORTS = {"line": "madoguchi.channels.line.client.LineTransport"}
 
 # The city's name as residents see it in the bot's words.
 MADOGUCHI_CITY_NAME = env_str("MADOGUCHI_CITY_NAME", "みどり市")
+# The topics the bot's menu offers, one tap each (each is sent as the resident's question).
+MADOGUCHI_MENU_TOPICS = env_list(
+    "MADOGUCHI_MENU_TOPICS",
+    ["ごみの分け方", "ごみの収集日", "住民票の写しはどこで取れますか", "近くの避難所"],
+)
 # The city's own place names (its name, districts): a question naming any other place is about
 # another city's service, and the FAQ does not answer it.
 MADOGUCHI_CITY_PLACES = env_list(
@@ -219,5 +224,6 @@ LOGGING = {
         "django_tasks": {"level": "WARNING"},
         "django_tasks_db": {"level": "WARNING"},
         "bm25s": {"level": "WARNING"},
+        "httpx": {"level": "WARNING"},
     },
 }

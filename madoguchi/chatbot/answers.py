@@ -35,7 +35,7 @@ def greeting(display_name: str) -> list[OutboundMessage]:
     return [
         Text(
             _(
-                "%(name)s さん、%(city)s 公式 LINE の友だち追加ありがとうございます。\n"
+                "%(name)s さん、%(city)s公式 LINE の友だち追加ありがとうございます。\n"
                 "ごみの出し方、手続き、防災の情報などをこちらでご案内します。\n"
                 "知りたいことを短い言葉で送ってください (例: 粗大ごみ)。"
             )
@@ -46,10 +46,14 @@ def greeting(display_name: str) -> list[OutboundMessage]:
 
 
 def menu() -> list[OutboundMessage]:
+    """The topics residents ask most, one tap each (each chip sends its words as a question)."""
+    topics = tuple(
+        MessageAction(label=topic[:20], text=topic) for topic in settings.MADOGUCHI_MENU_TOPICS[:10]
+    )
     return [
         Text(
             _("ご用件を選ぶか、知りたいことを文字で送ってください。"),
-            quick_replies=menu_chips(),
+            quick_replies=(*topics, *menu_chips()[1:])[:13],
         )
     ]
 

@@ -15,6 +15,7 @@ then offers the menu and a person). Thresholds were tuned on the dev queries onl
 from __future__ import annotations
 
 import functools
+import logging
 import math
 import re
 import threading
@@ -26,6 +27,9 @@ from typing import Literal
 import bm25s
 import numpy as np
 from sudachipy import dictionary, tokenizer
+
+# bm25s sets its own logger to DEBUG when imported; indexing is routine, not news.
+logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 # Parts of speech that carry no meaning for matching.
 _SKIP_POS = {"助詞", "助動詞", "補助記号", "空白", "記号"}

@@ -163,3 +163,17 @@ def test_out_of_scope_questions_get_the_menu_not_a_guess(sim, channel, midori):
     [answer] = sim.messages(USER)
     assert answer["text"].startswith("すみません")
     assert Question.objects.get().outcome == Question.Outcome.ABSTAINED
+
+
+def test_the_menu_offers_topics_that_the_faq_answers(sim, channel, midori):
+    sim.send(USER, {"type": "postback", "postback": {"data": "a=menu"}})
+    run_tasks()
+    chips = [item["action"] for item in sim.messages(USER)[-1]["quickReply"]["items"]]
+    topic = next(
+        chip
+        for chip in chips
+        if chip["type"] == "message" and chip["text"] == "住民票の写しはどこで取れますか"
+    )
+    sim.text(USER, topic["text"])  # what a tap on the chip sends
+    run_tasks()
+    assert "市民課" in sim.messages(USER)[-1]["text"]  # F017: where to get a 住民票
