@@ -14,9 +14,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from madoguchi.accounts.access import scope_to_department, staff_profile
+from madoguchi.accounts.access import scope_to_department
 from madoguchi.accounts.roles import Perm
 from madoguchi.console.access import client_ip, staff_view
+from madoguchi.console.editing import department_item_save
 from madoguchi.core.audit import audit_record
 from madoguchi.faq.matcher import fold
 from madoguchi.faq.models import FaqEntry, Question
@@ -121,18 +122,7 @@ def faq_edit(request: HttpRequest, entry_id: int | None = None) -> HttpResponse:
     initial = {"question": request.GET.get("question", "")[:500]} if entry is None else None
     form = FaqEntryForm(request.POST or None, instance=entry, initial=initial)
     if request.method == "POST" and form.is_valid():
-        saved = form.save(commit=False)
-        profile = staff_profile(request.user)
-        if entry is None and profile is not None:
-            saved.department_id = profile.department_id
-        saved.save()
-        audit_record(
-            action="faq.entry.changed" if entry else "faq.entry.created",
-            actor=request.user,
-            obj=saved,
-            ip_address=client_ip(request),
-            data={"fields": form.changed_data},
-        )
+        department_item_save(request, form, existing=entry, action="faq.entry")
         messages.success(request, _("よくある質問を保存しました。"))
         return redirect("console:faq")
     return render(request, "console/faq_edit.html", {"form": form, "entry": entry})

@@ -26,6 +26,7 @@ from madoguchi.channels.line.inbound import events_replay
 from madoguchi.channels.line.models import InboundEvent, OutboundRequest
 from madoguchi.chatbot.models import Keyword
 from madoguchi.console.access import client_ip, staff_view
+from madoguchi.console.editing import department_item_save
 from madoguchi.console.forms import KeywordForm, ReasonForm, StaffCreateForm
 from madoguchi.core.audit import audit_record
 from madoguchi.core.models import AuditEntry, Channel
@@ -375,7 +376,6 @@ def keywords(request: HttpRequest) -> HttpResponse:
 
 @staff_view(Perm.KEYWORDS_MANAGE)
 def keyword_edit(request: HttpRequest, keyword_id: int | None = None) -> HttpResponse:
-    profile = staff_profile(request.user)
     keyword = None
     if keyword_id is not None:
         keyword = scope_to_department(Keyword.objects.all(), request.user).filter(pk=keyword_id).first()
@@ -383,17 +383,7 @@ def keyword_edit(request: HttpRequest, keyword_id: int | None = None) -> HttpRes
             raise PermissionDenied
     form = KeywordForm(request.POST or None, instance=keyword)
     if request.method == "POST" and form.is_valid():
-        saved = form.save(commit=False)
-        if keyword is None and profile is not None:
-            saved.department_id = profile.department_id
-        saved.save()
-        audit_record(
-            action="chatbot.keyword.changed" if keyword else "chatbot.keyword.created",
-            actor=request.user,
-            obj=saved,
-            ip_address=client_ip(request),
-            data={"fields": form.changed_data},
-        )
+        department_item_save(request, form, existing=keyword, action="chatbot.keyword")
         messages.success(request, _("キーワード応答を保存しました。"))
         return redirect("console:keywords")
     return render(request, "console/keyword_edit.html", {"form": form, "keyword": keyword})
