@@ -68,14 +68,14 @@ def login_view(request: HttpRequest) -> HttpResponse:
         error = _("セッションの有効期限が切れました。もう一度ログインしてください。")
     username = request.POST.get("username", "").strip()
     if request.method == "POST":
+        # The password is always checked (Django hashes even for unknown names), so the time taken
+        # does not tell whether a user name exists.
+        authenticated = authenticate(request, username=username, password=request.POST.get("password", ""))
         user = get_user_model().objects.filter(username=username).first()
         profile = staff_profile(user) if user is not None else None
         if profile is not None and profile.is_locked:
             error = _locked_message(profile)
-        elif (
-            profile is None
-            or authenticate(request, username=username, password=request.POST.get("password", "")) is None
-        ):
+        elif profile is None or authenticated is None:
             error = _("ユーザー名またはパスワードが正しくありません。")
             if profile is not None:
                 login_failed(profile, ip_address=client_ip(request), reason="password")
