@@ -175,10 +175,11 @@ def start_server(
     subprocess.run([*madoguchi, "migrate", "-v0"], env=env, check=True)
     subprocess.run([*madoguchi, "demo_setup"], env=env, check=True, stdout=subprocess.DEVNULL)
     port = free_port()
-    server = subprocess.Popen(
-        [*madoguchi, "serve", "--port", str(port), "--workers", str(workers), "--threads", str(threads)],
-        env=env,
-    )
+    sizing = [
+        *(["--workers", str(workers)] if workers else []),
+        *(["--threads", str(threads)] if threads else []),
+    ]
+    server = subprocess.Popen([*madoguchi, "serve", "--port", str(port), *sizing], env=env)
     base = f"http://127.0.0.1:{port}"
     for _ in range(100):
         try:
@@ -212,8 +213,8 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--start-server", action="store_true", help="start a web server on a fresh database")
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
-    parser.add_argument("--web-workers", type=int, default=2 * (os.cpu_count() or 1) + 1)
-    parser.add_argument("--web-threads", type=int, default=2)
+    parser.add_argument("--web-workers", type=int, help="default: madoguchi serve's")
+    parser.add_argument("--web-threads", type=int, help="default: madoguchi serve's")
     args = parser.parse_args()
 
     server = None
