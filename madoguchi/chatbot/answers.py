@@ -12,7 +12,14 @@ from django.utils.translation import gettext as _
 from madoguchi.channels.base import MessageAction, OutboundMessage, PostbackAction, Text
 from madoguchi.chatbot.registry import has_postback_action, postback_data
 
-LANGUAGES = [("ja", "日本語"), ("en", "English"), ("zh", "中文"), ("ko", "한국어"), ("vi", "Tiếng Việt")]
+LANGUAGES = [
+    ("ja", "日本語"),
+    ("ja-easy", "やさしい にほんご"),  # easy Japanese, which staff may write answers in
+    ("en", "English"),
+    ("zh", "中文"),
+    ("ko", "한국어"),
+    ("vi", "Tiếng Việt"),
+]
 
 
 def menu_chips() -> tuple[PostbackAction | MessageAction, ...]:

@@ -40,8 +40,10 @@ class Resident(models.Model):
 
     @property
     def reply_language(self) -> str:
-        """The language to answer in: the resident's own when we speak it, else Japanese."""
-        return (self.language or "ja").split("-")[0].lower()
+        """The language to answer in: ja-easy (やさしい日本語) as chosen, else the base language of
+        the resident's own (en-US → en); answers fall back to Japanese where none is written."""
+        language = (self.language or "ja").lower()
+        return language if language == "ja-easy" else language.split("-")[0]
 
 
 class ErasureRequest(models.Model):

@@ -177,3 +177,20 @@ def test_the_menu_offers_topics_that_the_faq_answers(sim, channel, midori):
     sim.text(USER, topic["text"])  # what a tap on the chip sends
     run_tasks()
     assert "市民課" in sim.messages(USER)[-1]["text"]  # F017: where to get a 住民票
+
+
+def test_answers_come_in_the_residents_language_where_staff_wrote_one(sim, channel, midori):
+    FaqEntry.objects.filter(external_id="F018").update(
+        answers_by_language={
+            "ja-easy": "コンビニで じゅうみんひょうが とれます。",
+            "en": "You can get it at a convenience store.",
+        }
+    )
+    sim.send(USER, {"type": "postback", "postback": {"data": "a=language&code=ja-easy"}})
+    sim.text(USER, "住民票 コンビニ")
+    run_tasks()
+    assert sim.messages(USER)[-1]["text"].startswith("コンビニで じゅうみんひょうが とれます。")
+    sim.send(USER, {"type": "postback", "postback": {"data": "a=language&code=ko"}})
+    sim.text(USER, "住民票 コンビニ")
+    run_tasks()
+    assert "マルチコピー機" in sim.messages(USER)[-1]["text"]  # no Korean written: Japanese
