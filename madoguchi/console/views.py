@@ -18,7 +18,7 @@ from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from madoguchi.accounts.access import scope_to_department, staff_profile
+from madoguchi.accounts.access import has_permission, scope_to_department
 from madoguchi.accounts.models import Department, StaffProfile
 from madoguchi.accounts.roles import Perm
 from madoguchi.accounts.services import staff_create, staff_unlock, totp_reset
@@ -131,17 +131,11 @@ def resident_detail(request: HttpRequest, resident_id: int) -> HttpResponse:
         resident = resident_for_view(request.user, resident_id, ip_address=client_ip(request))
     except Resident.DoesNotExist:
         return render(request, "console/not_found.html", status=404)
-    profile = staff_profile(request.user)
-    permissions = {"export": False, "erase_request": False, "erase_approve": False}
-    if profile is not None:
-        from madoguchi.accounts.roles import ROLE_PERMISSIONS
-
-        held = ROLE_PERMISSIONS.get(profile.role, frozenset())
-        permissions = {
-            "export": Perm.RESIDENTS_EXPORT in held,
-            "erase_request": Perm.RESIDENTS_ERASE_REQUEST in held,
-            "erase_approve": Perm.RESIDENTS_ERASE_APPROVE in held,
-        }
+    permissions = {
+        "export": has_permission(request.user, Perm.RESIDENTS_EXPORT),
+        "erase_request": has_permission(request.user, Perm.RESIDENTS_ERASE_REQUEST),
+        "erase_approve": has_permission(request.user, Perm.RESIDENTS_ERASE_APPROVE),
+    }
     pending = (
         resident.erasure_requests.filter(status=ErasureRequest.Status.PENDING)
         .select_related("requested_by")
