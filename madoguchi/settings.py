@@ -196,6 +196,10 @@ CHANNEL_TRANSPORTS = {"line": "madoguchi.channels.line.client.LineTransport"}
 
 # The city's name as residents see it in the bot's words.
 MADOGUCHI_CITY_NAME = env_str("MADOGUCHI_CITY_NAME", "みどり市")
+# How a resident reaches a person (shown when they ask for one).
+MADOGUCHI_CONTACT_TEXT = env_str(
+    "MADOGUCHI_CONTACT_TEXT", "市役所 代表 0120-000-000 (平日 8:30〜17:15) までお電話ください。"
+)
 # The topics the bot's menu offers, one tap each (each is sent as the resident's question).
 MADOGUCHI_MENU_TOPICS = env_list(
     "MADOGUCHI_MENU_TOPICS",

@@ -92,3 +92,12 @@ def language_choice() -> list[OutboundMessage]:
 
 def language_set() -> list[OutboundMessage]:
     return [Text(_("日本語でご案内します。"), quick_replies=menu_chips())]
+
+
+def contact() -> list[OutboundMessage]:
+    return [
+        Text(
+            _("職員がご相談をお受けします。%(contact)s") % {"contact": settings.MADOGUCHI_CONTACT_TEXT},
+            quick_replies=menu_chips(),
+        )
+    ]

@@ -25,6 +25,15 @@ from madoguchi.residents.services import resident_follow, resident_get_or_create
 logger = logging.getLogger(__name__)
 
 CANCEL_WORDS = {"やめる", "やめます", "キャンセル", "中止", "cancel", "stop"}
+# Typed requests for a person go where the 職員と話す button goes.
+HANDOFF_WORDS = {
+    "職員と話したい",
+    "担当者と話したい",
+    "人と話したい",
+    "職員と話す",
+    "オペレーター",
+    "talk to staff",
+}
 
 
 def normalise(text: str) -> str:
@@ -99,6 +108,8 @@ def route(turn: Turn) -> list[OutboundMessage]:
         if flow is not None:
             return flow.handle(turn, state)
         flow_end(turn.resident)  # a flow that no longer exists
+    if turn.text in HANDOFF_WORDS and (handoff := postback_handler("handoff")) is not None:
+        return handoff(turn, {})
     if turn.text:
         keyword = keyword_match(turn)
         if keyword is not None:
