@@ -30,6 +30,7 @@ from madoguchi.console.editing import department_item_save
 from madoguchi.console.forms import KeywordForm, ReasonForm, StaffCreateForm
 from madoguchi.core.audit import audit_record
 from madoguchi.core.models import AuditEntry, Channel
+from madoguchi.faq.models import Question
 from madoguchi.residents.models import ErasureRequest, Resident
 from madoguchi.residents.selectors import resident_for_view, resident_search
 from madoguchi.residents.services import SameApproverError, resident_erasure_approve, resident_erasure_request
@@ -63,6 +64,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         {
             **figures,
             "failed_events": events["failed"],
+            "unanswered_questions": Question.objects.filter(
+                Q(outcome=Question.Outcome.ABSTAINED) | Q(helpful=False), asked_at__gte=week_ago
+            ).count(),
             "waiting_events": events["waiting"],
             "channels": Channel.objects.filter(is_active=True).order_by("name"),
             "departments": departments,
@@ -121,6 +125,17 @@ def _timeline(resident: Resident) -> list[dict[str, Any]]:
         object_type="residents.Resident", object_id=str(resident.pk)
     ).order_by("-id")[:100]:
         items.append({"at": entry.at, "kind": _("記録"), "what": entry.action, "detail": entry.actor_label})
+    for question in Question.objects.filter(resident=resident).select_related("entry").order_by("-id")[:100]:
+        verdict = "" if question.helpful is None else _("解決した") if question.helpful else _("解決しない")
+        answered = question.entry.external_id if question.entry else ""
+        items.append(
+            {
+                "at": question.asked_at,
+                "kind": _("よくある質問"),
+                "what": question.get_outcome_display(),
+                "detail": " ".join(filter(None, [question.text[:150], answered, verdict])),
+            }
+        )
     items.sort(key=lambda item: item["at"], reverse=True)
     return items
 

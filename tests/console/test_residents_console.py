@@ -143,3 +143,14 @@ def test_staff_are_created_with_the_password_policy(staff_client, departments):
     assert ok.status_code == 302
     assert AuditEntry.objects.filter(action="accounts.staff.created").exists()
     assert Resident.objects.count() == 0
+
+
+def test_the_timeline_and_dashboard_show_faq_questions(staff_client, resident):
+    from madoguchi.faq.models import Question
+
+    Question.objects.create(resident=resident, text="ぺけぽん捨てたい", outcome=Question.Outcome.ABSTAINED)
+    client = staff_client("dept_staff")
+    page = client.get(reverse("console:resident", kwargs={"resident_id": resident.pk})).content.decode()
+    assert "よくある質問" in page and "回答なし" in page
+    dashboard = client.get(reverse("console:dashboard")).content.decode()
+    assert 'data-testid="unanswered">1<' in dashboard
