@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "madoguchi.residents",
     "madoguchi.chatbot",
     "madoguchi.faq",
+    "madoguchi.inbox",
     "madoguchi.channels.line",
     "madoguchi.console",
     "madoguchi.demo",
@@ -175,6 +176,11 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["d
 # LINE. The host is where the Messaging API is reached: linesim in the demo and the tests,
 # https://api.line.me in production (the SDK then also uses api-data.line.me for content).
 LINE_API_HOST = env_str("MADOGUCHI_LINE_API_HOST", "http://127.0.0.1:8001")
+# Where images and files residents sent are fetched: https://api-data.line.me in production;
+# empty means the API host (linesim serves both).
+LINE_DATA_HOST = env_str("MADOGUCHI_LINE_DATA_HOST", "")
+# The largest image or file a resident may send that we keep (LINE allows up to 300 MB for files).
+LINE_CONTENT_MAX_BYTES = env_int("MADOGUCHI_LINE_CONTENT_MAX_BYTES", 10_000_000, minimum=1000)
 LINE_TIMEOUT_SECONDS = env_int("MADOGUCHI_LINE_TIMEOUT_SECONDS", 10, minimum=1)
 # A reply token is good for about a minute; after this many seconds we push instead.
 LINE_REPLY_TOKEN_SECONDS = env_int("MADOGUCHI_LINE_REPLY_TOKEN_SECONDS", 50, minimum=0)
@@ -211,10 +217,34 @@ MADOGUCHI_CITY_PLACES = env_list(
     "MADOGUCHI_CITY_PLACES", ["みどり市", "みどり", "中央", "北", "南", "東", "西", "港", "山手", "川辺"]
 )
 
+# The inbox (1:1 conversations with staff). Office hours as "days HH:MM-HH:MM" (mon..sun); Japanese
+# public holidays (jpholiday) and the listed dates (YYYY-MM-DD, e.g. 12-29..01-03) are closed.
+MADOGUCHI_OFFICE_HOURS = env_str("MADOGUCHI_OFFICE_HOURS", "mon-fri 08:30-17:15")
+MADOGUCHI_COUNSELING_HOURS = env_str("MADOGUCHI_COUNSELING_HOURS", "mon-sun 17:00-22:00")
+MADOGUCHI_CLOSED_DATES = env_list("MADOGUCHI_CLOSED_DATES", ["12-29", "12-30", "12-31", "01-02", "01-03"])
+# A conversation nobody wrote in for this long is closed and the bot answers again.
+INBOX_IDLE_CLOSE_HOURS = env_int("MADOGUCHI_INBOX_IDLE_CLOSE_HOURS", 72, minimum=1)
+# After this many questions in a row the bot could not answer, it hands the resident to a person.
+HANDOFF_AFTER_MISSES = env_int("MADOGUCHI_HANDOFF_AFTER_MISSES", 3, minimum=1)
+# Said at once when a message holds a crisis word (死にたい, 自殺 ...): where help is, day and night.
+MADOGUCHI_CRISIS_TEXT = env_str("MADOGUCHI_CRISIS_TEXT", "") or (
+    "あなたの気持ちを聞かせてくれてありがとうございます。ひとりで抱えこまないでください。\n"
+    "今すぐ話したいときは、次の電話でも相談できます。\n"
+    "・いのちの電話 0120-783-556 (毎日16時〜21時、毎月10日は8時〜翌8時)\n"
+    "・こころの健康相談統一ダイヤル 0570-064-556\n"
+    "・24時間子供SOSダイヤル 0120-0-78310\n"
+    "・命の危険があるときは 119 (救急) / 110 (警察)\n"
+    "相談員にもお伝えしました。"
+)
+
 # Retention: how long each kind of data is kept before the daily purge removes it
 # (core/retention.py lists them all).
 RETAIN_INBOUND_EVENTS_DAYS = env_int("MADOGUCHI_RETAIN_INBOUND_EVENTS_DAYS", 90, minimum=1)
 RETAIN_OUTBOUND_REQUESTS_DAYS = env_int("MADOGUCHI_RETAIN_OUTBOUND_REQUESTS_DAYS", 90, minimum=1)
+# Counseling conversations (encrypted) are erased this long after they were closed.
+RETAIN_COUNSELING_DAYS = env_int("MADOGUCHI_RETAIN_COUNSELING_DAYS", 365, minimum=1)
+# Other inbox conversations, and the images residents sent in them.
+RETAIN_INBOX_DAYS = env_int("MADOGUCHI_RETAIN_INBOX_DAYS", 3 * 365, minimum=1)
 RETAIN_AUDIT_DAYS = env_int("MADOGUCHI_RETAIN_AUDIT_DAYS", 5 * 365, minimum=30)
 
 LOG_LEVEL = env_str("MADOGUCHI_LOG_LEVEL", "INFO").upper()

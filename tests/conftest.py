@@ -78,6 +78,13 @@ class Sim:
         self.http.put(f"/_sim/users/{user_id}", json=profile).raise_for_status()
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings: Any) -> None:
+    """PBKDF2's deliberate slowness (the point in production) costs ~0.3 s for every staff member
+    a test creates; the hasher is Django's, not ours, so tests use a fast one."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture(scope="session")
 def linesim_process(live_server: Any) -> Iterator[Sim]:
     port = free_port()

@@ -36,7 +36,10 @@ class Perm:
     AUDIT_EXPORT = "audit.export"
     STAFF_MANAGE = "staff.manage"
     SETTINGS_MANAGE = "settings.manage"  # channels and other set-up, in the admin site
-    COUNSELING_VIEW = "counseling.view"
+    INBOX_HANDLE = "inbox.handle"  # read and answer residents' inquiries
+    INBOX_FIGURES = "inbox.figures"  # response times and counts, no content
+    CANNED_MANAGE = "inbox.canned_manage"
+    COUNSELING_VIEW = "counseling.view"  # read and answer counseling: counselors alone
 
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
@@ -49,11 +52,12 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             Perm.KEYWORDS_MANAGE,
             Perm.FAQ_MANAGE,
             Perm.AUDIT_VIEW,
+            Perm.INBOX_FIGURES,
         }
     ),
     Role.DELIVERY: frozenset({Perm.DASHBOARD_VIEW}),
     Role.DEPT_STAFF: frozenset(
-        {Perm.DASHBOARD_VIEW, Perm.RESIDENTS_VIEW, Perm.KEYWORDS_MANAGE, Perm.FAQ_MANAGE}
+        {Perm.DASHBOARD_VIEW, Perm.RESIDENTS_VIEW, Perm.KEYWORDS_MANAGE, Perm.FAQ_MANAGE, Perm.INBOX_HANDLE}
     ),
     Role.DEPT_MANAGER: frozenset(
         {
@@ -64,11 +68,23 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             Perm.RESIDENTS_ERASE_APPROVE,
             Perm.KEYWORDS_MANAGE,
             Perm.FAQ_MANAGE,
+            Perm.INBOX_HANDLE,
+            Perm.INBOX_FIGURES,
+            Perm.CANNED_MANAGE,
         }
     ),
-    # Counseling is confidential: counselors alone see it.
-    Role.COUNSELOR: frozenset({Perm.DASHBOARD_VIEW, Perm.RESIDENTS_VIEW, Perm.COUNSELING_VIEW}),
-    Role.OPERATOR: frozenset({Perm.DASHBOARD_VIEW}),
+    # Counseling is confidential: counselors alone see it (managers see its counts in the figures).
+    Role.COUNSELOR: frozenset(
+        {
+            Perm.DASHBOARD_VIEW,
+            Perm.RESIDENTS_VIEW,
+            Perm.COUNSELING_VIEW,
+            Perm.INBOX_FIGURES,
+            Perm.CANNED_MANAGE,
+        }
+    ),
+    # A contracted call centre answers inquiries.
+    Role.OPERATOR: frozenset({Perm.DASHBOARD_VIEW, Perm.INBOX_HANDLE}),
     Role.AUDITOR: frozenset({Perm.DASHBOARD_VIEW, Perm.AUDIT_VIEW, Perm.AUDIT_EXPORT}),
 }
 

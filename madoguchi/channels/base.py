@@ -169,6 +169,9 @@ class InboundEvent(Protocol):
     source_user_id: str
     payload: dict[str, Any]
 
+    def seal(self) -> None:
+        """Keep this event's content encrypted from now on (it turned out to be counseling)."""
+
 
 class Transport(Protocol):
     """What a channel integration offers domain apps."""
@@ -182,20 +185,34 @@ class Transport(Protocol):
         messages: list[OutboundMessage],
         dedupe_key: str,
         received_at_ms: int | None = None,
+        confidential: bool = False,
     ) -> None:
         """Answer an event: by reply token while it is fresh, else by push.
 
         `dedupe_key` names this answer (e.g. the event and its position) so that processing an
-        event again never sends the same answer twice.
+        event again never sends the same answer twice. `confidential` (counseling) keeps the
+        sent messages encrypted, as on a confidential channel.
         """
 
     def push(
-        self, channel: Channel, *, user_id: str, messages: list[OutboundMessage], dedupe_key: str
+        self,
+        channel: Channel,
+        *,
+        user_id: str,
+        messages: list[OutboundMessage],
+        dedupe_key: str,
+        confidential: bool = False,
     ) -> None:
         """Send to one resident at any time."""
 
     def get_profile(self, channel: Channel, *, user_id: str) -> Profile | None:
         """The resident's LINE profile, or None when LINE no longer knows them as a friend."""
+
+    def get_content(self, channel: Channel, *, message_id: str) -> bytes | None:
+        """The image or file a resident sent (None when it is gone or larger than we keep)."""
+
+    def mark_read(self, channel: Channel, *, token: str) -> None:
+        """Show the resident 既読 up to the message this token came with."""
 
 
 def transport_for(channel: Channel) -> Transport:

@@ -1,4 +1,4 @@
-"""The chatbot's own postback actions: show the menu, choose the language."""
+"""The chatbot's own postback actions: show the menu, choose the language (a person: `inbox`)."""
 
 from __future__ import annotations
 
@@ -22,10 +22,3 @@ def choose_language(turn: Turn, params: dict[str, str]) -> Answer:
     resident_language_set(turn.resident, code)
     with translation.override(code):
         return answers.language_set()
-
-
-@postback_action("handoff")
-def talk_to_staff(turn: Turn, params: dict[str, str]) -> Answer:
-    """Until the staff inbox takes conversations over LINE, a person is reached by the city's
-    own contact (phone, hours) rather than a chat nobody is reading."""
-    return answers.contact()

@@ -1,8 +1,10 @@
 """The dispatcher: what a resident's event means, and the answer.
 
-Routing order (docs/architecture.md): a postback action registered by a feature app → the
-resident's active flow → a staff-defined keyword → an open operator conversation → FAQ
-matching → a friendly fallback. Follow and unfollow are handled before routing.
+Routing order (docs/architecture.md): urgent matchers (crisis words) → a postback action
+registered by a feature app → an open conversation with staff (the bot keeps quiet) → the
+resident's active flow → words asking for a person → a staff-defined keyword → FAQ matching → a
+friendly fallback, which hands the resident to a person after a streak of misses. Follow and
+unfollow are handled before routing; a confidential channel's turns all go to its handler.
 """
 
 from __future__ import annotations
@@ -11,14 +13,22 @@ import logging
 import unicodedata
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Q
 from django.utils import translation
 
 from madoguchi.channels.base import InboundEvent, OutboundMessage, Text, transport_for
 from madoguchi.chatbot import answers
 from madoguchi.chatbot.flows import flow_active, flow_end
-from madoguchi.chatbot.models import Keyword
-from madoguchi.chatbot.registry import Stage, Turn, flow_named, matchers, parse_postback, postback_handler
+from madoguchi.chatbot.models import Keyword, MissStreak
+from madoguchi.chatbot.registry import (
+    Turn,
+    confidential_handler,
+    flow_named,
+    matchers,
+    parse_postback,
+    postback_handler,
+)
 from madoguchi.residents.models import Resident
 from madoguchi.residents.services import resident_follow, resident_get_or_create, resident_unfollow
 
@@ -52,18 +62,26 @@ def dispatch(event: InboundEvent) -> None:
     if event.event_type == "unfollow":
         resident_unfollow(channel, user_id)
         return
+    if event.event_type not in ("follow", "message", "postback"):
+        return  # other types (join, beacon, messageEdited, unknown ...) are kept, not answered
     if event.event_type == "follow":
         profile = transport.get_profile(channel, user_id=user_id)
         resident = resident_follow(channel, user_id, profile)
-        with translation.override(resident.reply_language):
-            messages: list[OutboundMessage] = answers.greeting(resident.display_name)
-    elif event.event_type in ("message", "postback"):
-        resident = resident_get_or_create(channel, user_id)
-        turn = _turn(event, resident)
-        with translation.override(resident.reply_language):
-            messages = route(turn)
     else:
-        return  # other types (join, beacon, messageEdited, unknown ...) are kept, not answered
+        resident = resident_get_or_create(channel, user_id)
+    turn = _turn(event, resident)
+    handler = confidential_handler()
+    with translation.override(resident.reply_language):
+        if channel.is_confidential:
+            # Counseling: nothing reaches keywords, flows or the FAQ (which keep what was said).
+            turn.confidential = True
+            messages = handler(turn) if handler is not None else answers.contact()
+        elif event.event_type == "follow":
+            messages = answers.greeting(resident.display_name)
+        else:
+            messages = route(turn)
+    if turn.confidential:
+        event.seal()
     if messages:
         transport.reply(
             channel,
@@ -72,6 +90,7 @@ def dispatch(event: InboundEvent) -> None:
             messages=messages[:5],
             dedupe_key=f"answer:{event.webhook_event_id}",
             received_at_ms=payload.get("timestamp") if isinstance(payload.get("timestamp"), int) else None,
+            confidential=turn.confidential,
         )
 
 
@@ -94,11 +113,32 @@ def _turn(event: InboundEvent, resident: Resident) -> Turn:
 
 
 def route(turn: Turn) -> list[OutboundMessage]:
+    answer = _first_answer(turn)
+    if answer is not None:
+        MissStreak.objects.filter(resident=turn.resident).delete()
+        return answer
+    # Nothing answered: after a streak of misses a person takes over rather than the bot
+    # apologising again.
+    misses = MissStreak.bump(turn.resident)
+    handoff = postback_handler("handoff")
+    if misses >= settings.HANDOFF_AFTER_MISSES and handoff is not None:
+        MissStreak.objects.filter(resident=turn.resident).delete()
+        return handoff(turn, {"reason": "bot"})
+    return answers.fallback()
+
+
+def _first_answer(turn: Turn) -> list[OutboundMessage] | None:
+    for matcher in matchers("urgent"):
+        if (answer := matcher(turn)) is not None:
+            return answer
     if turn.postback_data is not None:
         name, params = parse_postback(turn.postback_data)
         handler = postback_handler(name)
         if handler is not None:
             return handler(turn, params)
+    for matcher in matchers("operator"):
+        if (answer := matcher(turn)) is not None:
+            return answer
     state = flow_active(turn.resident)
     if state is not None:
         if turn.text in CANCEL_WORDS:
@@ -115,13 +155,10 @@ def route(turn: Turn) -> list[OutboundMessage]:
         if keyword is not None:
             # Staff's answer, with the menu chips so the resident can go on with one tap.
             return [Text(keyword.reply_text, quick_replies=answers.menu_chips())]
-    stages: tuple[Stage, ...] = ("operator", "faq")
-    for stage in stages:
-        for matcher in matchers(stage):
-            answer = matcher(turn)
-            if answer is not None:
-                return answer
-    return answers.fallback()
+    for matcher in matchers("faq"):
+        if (answer := matcher(turn)) is not None:
+            return answer
+    return None
 
 
 def keyword_match(turn: Turn) -> Keyword | None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from madoguchi.accounts.models import Department
@@ -59,3 +62,27 @@ class FlowState(models.Model):
 
     def __str__(self) -> str:
         return f"{self.flow}:{self.step}"
+
+
+class MissStreak(models.Model):
+    """How many messages in a row the bot could not answer for a resident (gone once it can)."""
+
+    resident = models.OneToOneField(Resident, on_delete=models.CASCADE, related_name="miss_streak")
+    count = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.resident}: {self.count}"
+
+    # Misses further apart than this are not a streak.
+    WINDOW = timedelta(minutes=30)
+
+    @classmethod
+    def bump(cls, resident: Resident) -> int:
+        streak, created = cls.objects.get_or_create(resident=resident, defaults={"count": 1})
+        if created:
+            return 1
+        count = 1 if timezone.now() - streak.updated_at > cls.WINDOW else streak.count + 1
+        streak.count = count
+        streak.save(update_fields=["count", "updated_at"])
+        return count

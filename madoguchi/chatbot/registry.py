@@ -3,9 +3,12 @@
 - `postback_action("name")` registers a handler for postbacks whose data is `a=name&...`.
 - `register_flow(flow)` registers a scenario flow; `flow_start` puts a resident in it, and
   while they are in it every message goes to `flow.handle` first.
-- `register_matcher("operator" | "faq", fn)` adds a stage after keywords: the operator inbox
-  (keeps the bot quiet during a conversation with staff) and FAQ matching. A matcher returns
-  None to pass, or the messages to answer with (an empty list answers nothing).
+- `register_matcher(stage, fn)` adds to a stage of routing: "urgent" (before everything: crisis
+  words), "operator" (before flows and keywords: an open conversation with staff keeps the bot
+  quiet) and "faq" (after keywords). A matcher returns None to pass, or the messages to answer
+  with (an empty list answers nothing).
+- `register_confidential_handler(fn)` takes every turn of a confidential (counseling) channel:
+  nothing there reaches keywords, flows or the FAQ, which would keep what was said.
 
 Feature apps register in their AppConfig.ready().
 """
@@ -39,6 +42,9 @@ class Turn:
     postback_params: dict[str, Any] = field(default_factory=dict)
     message_type: str | None = None  # text, image, location, sticker ...
     message_id: str | None = None
+    # Set by a matcher when this turn turned out to be counseling: the stored event and the
+    # answer are then kept encrypted.
+    confidential: bool = False
 
     @property
     def location(self) -> dict[str, Any] | None:
@@ -51,7 +57,7 @@ class Turn:
 Answer = list[OutboundMessage]
 PostbackHandler = Callable[[Turn, dict[str, str]], Answer]
 Matcher = Callable[[Turn], Answer | None]
-Stage = Literal["operator", "faq"]
+Stage = Literal["urgent", "operator", "faq"]
 
 
 class Flow(Protocol):
@@ -63,7 +69,8 @@ class Flow(Protocol):
 
 _postback_actions: dict[str, PostbackHandler] = {}
 _flows: dict[str, Flow] = {}
-_matchers: dict[Stage, list[Matcher]] = {"operator": [], "faq": []}
+_matchers: dict[Stage, list[Matcher]] = {"urgent": [], "operator": [], "faq": []}
+_confidential_handler: list[Callable[[Turn], Answer]] = []
 
 
 def postback_action(name: str) -> Callable[[PostbackHandler], PostbackHandler]:
@@ -85,6 +92,15 @@ def register_matcher(stage: Stage, matcher: Matcher) -> Matcher:
     if matcher not in _matchers[stage]:
         _matchers[stage].append(matcher)
     return matcher
+
+
+def register_confidential_handler(handler: Callable[[Turn], Answer]) -> Callable[[Turn], Answer]:
+    _confidential_handler[:] = [handler]
+    return handler
+
+
+def confidential_handler() -> Callable[[Turn], Answer] | None:
+    return _confidential_handler[0] if _confidential_handler else None
 
 
 def postback_handler(name: str) -> PostbackHandler | None:

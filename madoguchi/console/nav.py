@@ -13,9 +13,13 @@ from madoguchi.accounts.roles import Perm
 
 AREAS = [
     ("console:dashboard", _("ダッシュボード"), Perm.DASHBOARD_VIEW),
+    ("console:inbox", _("問い合わせ"), Perm.INBOX_HANDLE),
+    ("console:counseling", _("相談"), Perm.COUNSELING_VIEW),
     ("console:residents", _("住民"), Perm.RESIDENTS_VIEW),
     ("console:faq", _("よくある質問"), Perm.FAQ_MANAGE),
     ("console:keywords", _("キーワード応答"), Perm.KEYWORDS_MANAGE),
+    ("console:inbox_figures", _("対応状況"), Perm.INBOX_FIGURES),
+    ("console:canned", _("定型文"), Perm.CANNED_MANAGE),
     ("console:events", _("受信イベント"), Perm.EVENTS_VIEW),
     ("console:audit", _("監査ログ"), Perm.AUDIT_VIEW),
     ("console:staff", _("職員"), Perm.STAFF_MANAGE),

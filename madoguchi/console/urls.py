@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from madoguchi.console import auth_views, faq_views, views
+from madoguchi.console import auth_views, faq_views, inbox_views, views
 
 app_name = "console"
 
@@ -28,6 +28,42 @@ urlpatterns = [
     path("faq/export.csv", faq_views.faq_export, name="faq_export"),
     path("faq/questions/", faq_views.faq_questions, name="faq_questions"),
     path("faq/questions/variant/", faq_views.faq_add_variant, name="faq_add_variant"),
+    path("inbox/", inbox_views.inbox, name="inbox"),
+    path("inbox/<int:conversation_id>/", inbox_views.inquiry, name="inbox_conversation"),
+    path("inbox/<int:conversation_id>/messages.json", inbox_views.inquiry_messages, name="inbox_messages"),
+    re_path(
+        r"^inbox/(?P<conversation_id>[0-9]+)/(?P<action>reply|note|assign|close|reopen|resend)/$",
+        inbox_views.inquiry_action,
+        name="inbox_action",
+    ),
+    path(
+        "inbox/<int:conversation_id>/attachments/<int:message_id>",
+        inbox_views.inquiry_attachment,
+        name="inbox_attachment",
+    ),
+    path("inbox/figures/", inbox_views.figures, name="inbox_figures"),
+    path("inbox/canned/", inbox_views.canned_replies, name="canned"),
+    path("counseling/", inbox_views.counseling, name="counseling"),
+    path(
+        "counseling/<int:conversation_id>/",
+        inbox_views.counseling_conversation,
+        name="counseling_conversation",
+    ),
+    path(
+        "counseling/<int:conversation_id>/messages.json",
+        inbox_views.counseling_messages,
+        name="counseling_messages",
+    ),
+    re_path(
+        r"^counseling/(?P<conversation_id>[0-9]+)/(?P<action>reply|note|assign|close|reopen|resend)/$",
+        inbox_views.counseling_action,
+        name="counseling_action",
+    ),
+    path(
+        "counseling/<int:conversation_id>/attachments/<int:message_id>",
+        inbox_views.counseling_attachment,
+        name="counseling_attachment",
+    ),
     path("keywords/", views.keywords, name="keywords"),
     path("keywords/new/", views.keyword_edit, name="keyword_new"),
     path("keywords/<int:keyword_id>/", views.keyword_edit, name="keyword_edit"),

@@ -32,7 +32,7 @@ from madoguchi.core.audit import audit_record
 from madoguchi.core.models import AuditEntry, Channel
 from madoguchi.faq.models import Question
 from madoguchi.residents.models import ErasureRequest, Resident
-from madoguchi.residents.selectors import resident_for_view, resident_search
+from madoguchi.residents.selectors import resident_for_view, resident_search, visible_residents
 from madoguchi.residents.services import SameApproverError, resident_erasure_approve, resident_erasure_request
 
 PAGE_SIZE = 50
@@ -112,7 +112,10 @@ def _timeline(resident: Resident) -> list[dict[str, Any]]:
         )
         answer = answers.get(event.webhook_event_id)
         if answer is not None:
-            texts = [m.get("text") or m.get("altText") or m.get("type") for m in answer.messages]
+            texts = [
+                m.get("text") or m.get("altText") or m.get("type") or _("(相談の内容は表示しません)")
+                for m in answer.messages
+            ]
             items.append(
                 {
                     "at": answer.sent_at or answer.created_at,
@@ -210,7 +213,7 @@ def _json_default(value: Any) -> str:
 @staff_view(Perm.RESIDENTS_EXPORT)
 def resident_export(request: HttpRequest, resident_id: int, fmt: str) -> HttpResponse:
     """APPI: everything held about one resident, as JSON or CSV; the export and its reason are logged."""
-    resident = get_object_or_404(Resident.objects.select_related("channel"), pk=resident_id)
+    resident = get_object_or_404(visible_residents(request.user).select_related("channel"), pk=resident_id)
     form = ReasonForm(request.GET)
     reason = form.cleaned_data["reason"] if form.is_valid() else ""
     data = _resident_export_data(resident)
@@ -267,7 +270,7 @@ def _csv_value(value: Any) -> str:
 @require_POST
 @staff_view(Perm.RESIDENTS_ERASE_REQUEST)
 def resident_erasure(request: HttpRequest, resident_id: int) -> HttpResponse:
-    resident = get_object_or_404(Resident, pk=resident_id)
+    resident = get_object_or_404(visible_residents(request.user), pk=resident_id)
     form = ReasonForm(request.POST)
     if not form.is_valid() or not form.cleaned_data["reason"]:
         messages.error(request, _("削除の理由を入力してください。"))
@@ -282,7 +285,7 @@ def resident_erasure(request: HttpRequest, resident_id: int) -> HttpResponse:
 @require_POST
 @staff_view(Perm.RESIDENTS_ERASE_APPROVE)
 def resident_erasure_approval(request: HttpRequest, request_id: int) -> HttpResponse:
-    erasure = get_object_or_404(ErasureRequest, pk=request_id)
+    erasure = get_object_or_404(ErasureRequest, pk=request_id, resident__in=visible_residents(request.user))
     try:
         resident_erasure_approve(erasure, actor=request.user)  # type: ignore[arg-type]
         messages.success(request, _("承認しました。住民の個人情報を匿名化しました。"))

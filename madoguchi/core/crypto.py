@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import json
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -47,6 +48,15 @@ def decrypt(ciphertext: str) -> str:
         raise ImproperlyConfigured(
             "A stored secret cannot be decrypted: MADOGUCHI_ENCRYPTION_KEYS lacks the key it was written with"
         ) from None
+
+
+def seal(value: Any) -> str:
+    """A JSON value encrypted, for content only its readers may see (counseling messages)."""
+    return encrypt(json.dumps(value, ensure_ascii=False))
+
+
+def unseal(sealed: str) -> Any:
+    return json.loads(decrypt(sealed))
 
 
 def rotate(ciphertext: str) -> str:

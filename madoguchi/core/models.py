@@ -45,6 +45,13 @@ class Channel(models.Model):
         _("アサーション署名鍵 (JWK)"), blank=True, help_text=_("v2.1 トークンを発行する秘密鍵")
     )
     assertion_kid = models.CharField(_("鍵 ID (kid)"), max_length=100, blank=True)
+    is_confidential = models.BooleanField(
+        _("相談窓口"),
+        default=False,
+        help_text=_(
+            "いじめ・虐待・こころの相談などの窓口。受信・送信した内容を暗号化して保存し、相談員だけが読めます"
+        ),
+    )
     is_active = models.BooleanField(_("有効"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -36,6 +36,16 @@ RETENTION: list[Kind] = [
         "RETAIN_OUTBOUND_REQUESTS_DAYS",
         "madoguchi.channels.line.client.requests_purge_before",
     ),
+    Kind(
+        "counseling conversations (after they closed)",
+        "RETAIN_COUNSELING_DAYS",
+        "madoguchi.inbox.services.counseling_purge_before",
+    ),
+    Kind(
+        "inquiry conversations and residents' images (after they closed)",
+        "RETAIN_INBOX_DAYS",
+        "madoguchi.inbox.services.inquiries_purge_before",
+    ),
     Kind("audit entries", "RETAIN_AUDIT_DAYS", "madoguchi.core.audit.audit_purge_before"),
 ]
 

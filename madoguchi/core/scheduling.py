@@ -42,6 +42,11 @@ PERIODIC_JOBS: list[Periodic] = [
         function="madoguchi.channels.line.tokens.tokens_refresh_expiring",
         every=timedelta(minutes=10),
     ),
+    Periodic(
+        name="inbox.close_idle_conversations",
+        function="madoguchi.inbox.services.conversations_close_idle",
+        every=timedelta(minutes=10),
+    ),
 ]
 
 

@@ -14,11 +14,19 @@ from madoguchi.residents.models import Resident
 User = AbstractBaseUser | AnonymousUser
 
 
+def visible_residents(user: User) -> QuerySet[Resident]:
+    """Being a friend of the counseling channel is itself confidential: counselors alone see
+    those residents."""
+    if has_permission(user, Perm.COUNSELING_VIEW):
+        return Resident.objects.all()
+    return Resident.objects.filter(channel__is_confidential=False)
+
+
 def resident_search(user: User, *, query: str = "", ip_address: str | None = None) -> QuerySet[Resident]:
     """Residents matching a search, for the list page; the search itself is logged."""
     if not has_permission(user, Perm.RESIDENTS_VIEW):
         raise PermissionDenied
-    residents = Resident.objects.select_related("channel").order_by("-followed_at", "-id")
+    residents = visible_residents(user).select_related("channel").order_by("-followed_at", "-id")
     if query:
         residents = residents.filter(Q(display_name__icontains=query) | Q(line_user_id=query))
     audit_record(
@@ -35,6 +43,6 @@ def resident_for_view(user: User, resident_id: int, *, ip_address: str | None = 
     """One resident, opened by a staff member: logged with who, when, from where."""
     if not has_permission(user, Perm.RESIDENTS_VIEW):
         raise PermissionDenied
-    resident = Resident.objects.select_related("channel").get(pk=resident_id)
+    resident = visible_residents(user).select_related("channel").get(pk=resident_id)
     audit_record(action="residents.resident.viewed", actor=user, obj=resident, ip_address=ip_address)
     return resident

@@ -117,4 +117,7 @@ def resident_erasure_approve(request: ErasureRequest, *, actor: AbstractBaseUser
 
 # What else holds a resident's data, by dotted path: function(channel_id, line_user_id, pseudonym).
 # Integrations and feature apps add theirs here (the residents app cannot import them).
-ERASURE_HOOKS = ["madoguchi.channels.line.inbound.events_anonymise"]
+ERASURE_HOOKS = [
+    "madoguchi.channels.line.inbound.events_anonymise",
+    "madoguchi.inbox.services.conversations_erase",
+]

@@ -117,16 +117,6 @@ def test_an_expired_reply_token_falls_back_to_push(sim, channel):
     assert answer["text"].startswith("知りたいこと")
 
 
-@pytest.mark.parametrize("how", ["button", "typed"])
-def test_asking_for_a_person_gives_the_citys_contact(sim, channel, how, settings):
-    if how == "button":
-        sim.send(USER, {"type": "postback", "postback": {"data": postback_data("handoff")}})
-    else:
-        sim.text(USER, "職員と話したい")
-    run_tasks()
-    assert settings.MADOGUCHI_CONTACT_TEXT in texts(sim)[-1]
-
-
 def test_the_fallback_offers_a_person(sim, channel):
     sim.text(USER, "ぜんぜん関係ない")
     run_tasks()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import time
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -13,6 +15,7 @@ from madoguchi.accounts.roles import Role
 from madoguchi.accounts.services import staff_create
 from madoguchi.console.access import SESSION_LOGIN_AT, SESSION_MFA
 from madoguchi.core.models import Channel
+from madoguchi.inbox.models import Attachment, Conversation, Message
 from madoguchi.residents.models import Resident
 
 PASSWORD = "kakunin-Pass-2026!"
@@ -64,6 +67,31 @@ def resident(db: None) -> Resident:
         slug="main", name="みどり市公式", provider_channel_id="1", channel_secret="s"
     )
     return Resident.objects.create(channel=channel, line_user_id="U" + "1" * 32, display_name="山田 花子")
+
+
+@pytest.fixture
+def conversations(resident: Resident) -> dict[str, Any]:
+    """An inquiry (main channel) and a counseling conversation (confidential channel), each with
+    a resident's photo: "I"/"IM" and "K"/"KM" in the permission table."""
+    counseling_channel = Channel.objects.create(
+        slug="soudan", name="こころの相談", provider_channel_id="2", channel_secret="s", is_confidential=True
+    )
+    confiding = Resident.objects.create(
+        channel=counseling_channel, line_user_id="U" + "2" * 32, display_name="相談者A"
+    )
+    made: dict[str, Any] = {}
+    for key, who, counseling in (("I", resident, False), ("K", confiding, True)):
+        conversation = Conversation.objects.create(
+            channel=who.channel, resident=who, origin="resident", is_counseling=counseling
+        )
+        message = Message.objects.create(
+            conversation=conversation, direction="in", kind="image", body=f"{key} の写真"
+        )
+        Attachment.objects.create(
+            message=message, content_type="image/png", size=3, data=base64.b64encode(b"png").decode()
+        )
+        made[key], made[f"{key}M"] = conversation, message
+    return made
 
 
 ALL_ROLES = [role.value for role in Role]

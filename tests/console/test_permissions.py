@@ -32,6 +32,18 @@ MATRIX = [
     ("console:faq_import", {}, "post", {A, S, M}),
     ("console:keywords", {}, "get", {A, S, M}),
     ("console:keyword_new", {}, "get", {A, S, M}),
+    ("console:inbox", {}, "get", {S, M, OP}),
+    ("console:inbox_conversation", {"conversation_id": "I"}, "get", {S, M, OP}),
+    ("console:inbox_messages", {"conversation_id": "I"}, "get", {S, M, OP}),
+    ("console:inbox_action", {"conversation_id": "I", "action": "note"}, "post", {S, M, OP}),
+    ("console:inbox_attachment", {"conversation_id": "I", "message_id": "IM"}, "get", {S, M, OP}),
+    ("console:inbox_figures", {}, "get", {A, M, C}),
+    ("console:canned", {}, "get", {M, C}),
+    ("console:counseling", {}, "get", {C}),
+    ("console:counseling_conversation", {"conversation_id": "K"}, "get", {C}),
+    ("console:counseling_messages", {"conversation_id": "K"}, "get", {C}),
+    ("console:counseling_action", {"conversation_id": "K", "action": "note"}, "post", {C}),
+    ("console:counseling_attachment", {"conversation_id": "K", "message_id": "KM"}, "get", {C}),
     ("console:events", {}, "get", {A}),
     ("console:events_replay", {}, "post", {A}),
     ("console:staff", {}, "get", {A}),
@@ -44,11 +56,12 @@ MATRIX = [
 @pytest.mark.parametrize(
     ("name", "kwargs", "method", "allowed"), MATRIX, ids=[f"{m[0]}-{m[2]}-{i}" for i, m in enumerate(MATRIX)]
 )
-def test_role_against_view(staff_client, resident, role, name, kwargs, method, allowed):
+def test_role_against_view(staff_client, resident, conversations, role, name, kwargs, method, allowed):
     client = staff_client(role)
-    kwargs = {key: (resident.pk if value == "R" else value) for key, value in kwargs.items()}
+    ids = {"R": resident.pk, **{key: value.pk for key, value in conversations.items()}}
+    kwargs = {key: ids.get(value, value) for key, value in kwargs.items()}
     url = reverse(name, kwargs=kwargs)
-    response = getattr(client, method)(url, {"reason": "テスト"} if method == "post" else {})
+    response = getattr(client, method)(url, {"reason": "テスト", "text": "メモ"} if method == "post" else {})
     if role in allowed:
         assert response.status_code in (200, 302), (role, name, response.status_code)
         assert "/login/" not in response.get("Location", "")

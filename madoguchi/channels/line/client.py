@@ -28,7 +28,9 @@ from django.utils import timezone
 from linebot.v3.messaging import (
     ApiClient,
     Configuration,
+    MarkMessagesAsReadByTokenRequest,
     MessagingApi,
+    MessagingApiBlob,
     PushMessageRequest,
     ReplyMessageRequest,
 )
@@ -38,6 +40,7 @@ from madoguchi.channels.base import ChannelError, OutboundMessage, Profile
 from madoguchi.channels.line.models import OutboundRequest
 from madoguchi.channels.line.render import render_messages
 from madoguchi.channels.line.tokens import token_for
+from madoguchi.core.crypto import seal, unseal
 from madoguchi.core.models import Channel
 
 logger = logging.getLogger(__name__)
@@ -142,18 +145,37 @@ def _mark_failed(row: OutboundRequest, error: str, *, permanent: bool) -> None:
 
 
 def _record(
-    channel: Channel, *, kind: str, dedupe_key: str, recipients: list[str], messages: list[OutboundMessage]
+    channel: Channel,
+    *,
+    kind: str,
+    dedupe_key: str,
+    recipients: list[str],
+    messages: list[OutboundMessage],
+    confidential: bool = False,
 ) -> OutboundRequest:
+    rendered = render_messages(messages)
     row, _ = OutboundRequest.objects.get_or_create(
         dedupe_key=dedupe_key,
         defaults={
             "channel": channel,
             "kind": kind,
             "recipients": recipients,
-            "messages": render_messages(messages),
+            "messages": _sealed(rendered) if confidential or channel.is_confidential else rendered,
         },
     )
     return row
+
+
+def _sealed(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What a counselor wrote is stored encrypted; only the send unseals it."""
+    return [{"sealed": seal(messages)}]
+
+
+def _messages(row: OutboundRequest) -> list[dict[str, Any]]:
+    if len(row.messages) == 1 and isinstance(row.messages[0].get("sealed"), str):
+        messages: list[dict[str, Any]] = unseal(row.messages[0]["sealed"])
+        return messages
+    return row.messages
 
 
 def _timeout() -> int:
@@ -162,7 +184,7 @@ def _timeout() -> int:
 
 def _push(channel: Channel, row: OutboundRequest) -> None:
     def call(api: MessagingApi) -> Any:
-        request = PushMessageRequest.from_dict({"to": row.recipients[0], "messages": row.messages})
+        request = PushMessageRequest.from_dict({"to": row.recipients[0], "messages": _messages(row)})
         return api.push_message_with_http_info(
             request, x_line_retry_key=str(row.retry_key), _request_timeout=_timeout()
         )
@@ -182,6 +204,7 @@ class LineTransport:
         messages: list[OutboundMessage],
         dedupe_key: str,
         received_at_ms: int | None = None,
+        confidential: bool = False,
     ) -> None:
         row = _record(
             channel,
@@ -189,6 +212,7 @@ class LineTransport:
             dedupe_key=dedupe_key,
             recipients=[user_id],
             messages=messages,
+            confidential=confidential,
         )
         if row.status == OutboundRequest.Status.SENT:
             return
@@ -202,7 +226,9 @@ class LineTransport:
         if token_fresh and row.kind == OutboundRequest.Kind.REPLY and row.attempts == 0:
 
             def call(api: MessagingApi) -> Any:
-                request = ReplyMessageRequest.from_dict({"replyToken": reply_token, "messages": row.messages})
+                request = ReplyMessageRequest.from_dict(
+                    {"replyToken": reply_token, "messages": _messages(row)}
+                )
                 return api.reply_message_with_http_info(request, _request_timeout=_timeout())
 
             try:
@@ -215,7 +241,13 @@ class LineTransport:
         _push(channel, row)
 
     def push(
-        self, channel: Channel, *, user_id: str, messages: list[OutboundMessage], dedupe_key: str
+        self,
+        channel: Channel,
+        *,
+        user_id: str,
+        messages: list[OutboundMessage],
+        dedupe_key: str,
+        confidential: bool = False,
     ) -> None:
         row = _record(
             channel,
@@ -223,6 +255,7 @@ class LineTransport:
             dedupe_key=dedupe_key,
             recipients=[user_id],
             messages=messages,
+            confidential=confidential,
         )
         if row.status != OutboundRequest.Status.SENT:
             _push(channel, row)
@@ -246,6 +279,39 @@ class LineTransport:
             picture_url=profile.picture_url,
             language=profile.language,
         )
+
+    def get_content(self, channel: Channel, *, message_id: str) -> bytes | None:
+        """Images and files only: the caller checks a file's announced size first (LINE's images
+        are compressed to a few MB)."""
+        host = settings.LINE_DATA_HOST or settings.LINE_API_HOST
+        configuration = Configuration(host=host, access_token=token_for(channel))
+        try:
+            data = MessagingApiBlob(ApiClient(configuration)).get_message_content(
+                message_id, _request_timeout=_timeout()
+            )
+        except ApiException as exc:
+            if exc.status in (404, 410):
+                return None  # LINE keeps content for a limited time
+            raise ChannelError(
+                f"content download failed: HTTP {exc.status}",
+                permanent=exc.status is not None and 400 <= exc.status < 500 and exc.status != 429,
+                status=exc.status,
+            ) from None
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise ChannelError(f"content download failed: {type(exc).__name__}") from None
+        return None if len(data) > settings.LINE_CONTENT_MAX_BYTES else bytes(data)
+
+    def mark_read(self, channel: Channel, *, token: str) -> None:
+        try:
+            messaging_api(channel).mark_messages_as_read_by_token(
+                MarkMessagesAsReadByTokenRequest(mark_as_read_token=token), _request_timeout=_timeout()
+            )
+        except ApiException as exc:
+            # An expired token or a channel without manual read marking: the resident just
+            # does not see 既読; nothing to retry.
+            logger.info("mark-as-read refused: HTTP %s", exc.status)
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise ChannelError(f"mark-as-read failed: {type(exc).__name__}") from None
 
 
 def requests_purge_before(cutoff: datetime) -> int:

@@ -26,6 +26,7 @@ from django.utils.module_loading import import_string
 
 from madoguchi.channels.base import ChannelError
 from madoguchi.channels.line.models import InboundEvent
+from madoguchi.core.crypto import seal, unseal
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +76,20 @@ def _without_nul(value: Any) -> Any:
     return value
 
 
-def events_store(channel_id: int, events: list[dict[str, Any]]) -> list[str]:
+def sealed_payload(event: dict[str, Any]) -> dict[str, Any]:
+    """A confidential channel's event as stored: the envelope in clear (type, time, who), the whole
+    event encrypted under "sealed", so a database dump or the console never shows what was said."""
+    envelope = {key: value for key, value in event.items() if key not in _CONTENT_KEYS}
+    envelope["sealed"] = seal(event)
+    return envelope
+
+
+def payload_unsealed(payload: dict[str, Any]) -> dict[str, Any]:
+    sealed = payload.get("sealed")
+    return unseal(sealed) if isinstance(sealed, str) else payload
+
+
+def events_store(channel_id: int, events: list[dict[str, Any]], *, confidential: bool = False) -> list[str]:
     """Store the events not seen before and enqueue their processing; return their keys."""
     from madoguchi.channels.line.tasks import process_inbound_event
 
@@ -90,7 +104,7 @@ def events_store(channel_id: int, events: list[dict[str, Any]]) -> list[str]:
             source_user_id=_user_id(event),
             occurred_at=_occurred_at(event),
             is_redelivery=_redelivery(event),
-            payload=event,
+            payload=sealed_payload(event) if confidential else event,
         )
         for key, event in by_key.items()
     ]
@@ -144,6 +158,8 @@ def event_process(webhook_event_id: str) -> None:
     if claimed != 1:
         return  # already done, failed for good, or being processed by another worker
     event = InboundEvent.objects.select_related("channel").get(webhook_event_id=webhook_event_id)
+    # In memory only: the row keeps its sealed payload (nothing below saves the whole row).
+    event.payload = payload_unsealed(event.payload)
     try:
         import_string(EVENT_HANDLER)(event)
     except Exception as exc:
@@ -227,8 +243,10 @@ def events_purge_before(cutoff: datetime) -> int:
     return count
 
 
-# What in a stored event is the resident's own content (removed on erasure).
+# What in a stored event is the resident's own content (removed on erasure, sealed in confidential
+# channels).
 _CONTENT_KEYS = {
+    "sealed",
     "message",
     "postback",
     "beacon",

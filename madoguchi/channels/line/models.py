@@ -47,6 +47,14 @@ class InboundEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.event_type} {self.webhook_event_id}"
 
+    def seal(self) -> None:
+        from madoguchi.channels.line.inbound import payload_unsealed, sealed_payload
+
+        if self.channel.is_confidential:
+            return  # sealed when it was stored
+        stored = sealed_payload(payload_unsealed(self.payload))
+        InboundEvent.objects.filter(pk=self.pk).update(payload=stored)
+
 
 class OutboundRequest(models.Model):
     """One call to LINE's sending API, recorded before the first attempt.

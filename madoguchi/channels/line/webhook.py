@@ -33,23 +33,23 @@ def signature_valid(channel_secret: str, body: bytes, signature: str) -> bool:
 # Each web process keeps channel secrets it has read for a short while: the webhook is the hottest
 # path and a channel changes rarely. A changed secret takes effect within this many seconds.
 SECRET_CACHE_SECONDS = 30
-_secrets: dict[str, tuple[float, int, str]] = {}
+_secrets: dict[str, tuple[float, int, str, bool]] = {}
 
 
-def _channel_secret(slug: str) -> tuple[int, str] | None:
-    """(channel id, secret) of an active LINE channel, or None."""
+def _channel_secret(slug: str) -> tuple[int, str, bool] | None:
+    """(channel id, secret, is confidential) of an active LINE channel, or None."""
     cached = _secrets.get(slug)
     if cached is not None and cached[0] > time.monotonic():
-        return cached[1], cached[2]
+        return cached[1], cached[2], cached[3]
     row = (
         Channel.objects.filter(slug=slug, kind=Channel.Kind.LINE, is_active=True)
-        .values_list("pk", "channel_secret")
+        .values_list("pk", "channel_secret", "is_confidential")
         .first()
     )
     if row is None:
         _secrets.pop(slug, None)
         return None
-    _secrets[slug] = (time.monotonic() + SECRET_CACHE_SECONDS, row[0], row[1])
+    _secrets[slug] = (time.monotonic() + SECRET_CACHE_SECONDS, row[0], row[1], row[2])
     return row
 
 
@@ -74,7 +74,7 @@ def webhook(request: HttpRequest, channel_slug: str) -> HttpResponse:
     found = _channel_secret(channel_slug)
     if found is None:
         return _refuse(404, "unknown channel")
-    channel_id, secret = found
+    channel_id, secret, confidential = found
     signature = request.headers.get("x-line-signature", "")
     body = request.body
     if not signature or not signature_valid(secret, body, signature):
@@ -89,5 +89,5 @@ def webhook(request: HttpRequest, channel_slug: str) -> HttpResponse:
     if not isinstance(events, list) or not all(isinstance(event, dict) for event in events):
         return _refuse(400, "events must be a list of objects")
     if events:
-        events_store(channel_id, events)
+        events_store(channel_id, events, confidential=confidential)
     return HttpResponse(status=200)
