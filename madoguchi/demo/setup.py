@@ -1,4 +1,5 @@
-"""The demo city みどり市: its LINE channel (matching linesim's defaults), a staff login, keywords.
+"""The demo city みどり市: its LINE channels (matching linesim's), departments, a login for each
+role, keywords, the FAQ, canned replies.
 
 Idempotent: running it again updates what it made and creates nothing twice.
 """
@@ -13,16 +14,23 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from madoguchi.accounts.models import Department, StaffProfile
 from madoguchi.accounts.roles import Role
+from madoguchi.accounts.services import staff_create
 from madoguchi.chatbot.models import Keyword
 from madoguchi.core.audit import audit_record
 from madoguchi.core.models import Channel
 from madoguchi.faq.services import faq_import
+from madoguchi.inbox.models import CannedReply
 
 # linesim's default channel (docs/linesim.md); only ever used against linesim.
 DEMO_CHANNEL_ID = "2000000001"
 DEMO_CHANNEL_SECRET = "linesim-demo-secret"
 DEMO_ACCESS_TOKEN = "linesim-demo-token"
+# The counseling line: a second LINE account, registered in linesim by `madoguchi demo`.
+COUNSELING_CHANNEL_ID = "2000000002"
+COUNSELING_CHANNEL_SECRET = "linesim-counseling-secret"
+COUNSELING_ACCESS_TOKEN = "linesim-counseling-token"
 DEPARTMENTS = [
     ("gomi", "ごみ減量課"),
     ("doro", "道路維持課"),
@@ -40,6 +48,14 @@ DEMO_STAFF = [
     ("demo-counselor", Role.COUNSELOR, "fukushi"),
 ]
 DEMO_USERNAME = "demo-manager"
+# (department code or None, for counseling, title, text)
+DEMO_CANNED_REPLIES = [
+    (None, False, "受付", "お問い合わせありがとうございます。担当の職員が確認して、順にお返事します。"),
+    (None, False, "電話案内", "詳しくは市役所 代表 0120-000-000 (平日 8:30〜17:15) までお電話ください。"),
+    ("gomi", False, "粗大ごみ予約", "粗大ごみは予約制です。メニューの「粗大ごみ」から日にちを選んで申し込めます。"),
+    (None, True, "はじめに", "相談員です。話してくれてありがとう。ゆっくりで大丈夫なので、聞かせてください。"),
+    (None, True, "いったん終える", "今日はここまでにしますね。また話したくなったら、いつでもメッセージを送ってください。"),
+]
 
 DEMO_KEYWORDS = [
     ("ヘルプ", Keyword.Match.EXACT, "知りたいことを短い言葉で送ってください。例: 粗大ごみ、住民票、避難所"),
@@ -70,13 +86,48 @@ def demo_setup() -> DemoLogin:
         Keyword.objects.update_or_create(
             phrase=phrase, channel=None, defaults={"match": match, "reply_text": reply}
         )
+    Channel.objects.update_or_create(
+        slug="soudan",
+        defaults={
+            "name": "みどり市 こころの相談",
+            "provider_channel_id": COUNSELING_CHANNEL_ID,
+            "channel_secret": COUNSELING_CHANNEL_SECRET,
+            "access_token": COUNSELING_ACCESS_TOKEN,
+            "token_kind": Channel.TokenKind.LONG_LIVED,
+            "is_confidential": True,
+            "is_active": True,
+        },
+    )
+    departments = {
+        code: Department.objects.update_or_create(code=code, defaults={"name": name})[0]
+        for code, name in DEPARTMENTS
+    }
     login = DemoLogin(DEMO_USERNAME, _demo_password())
-    user_model = get_user_model()
-    user, created = user_model.objects.get_or_create(username=DEMO_USERNAME)
-    user.is_staff = True
-    user.is_superuser = True
-    user.set_password(login.password)
-    user.save()
+    created = False
+    for username, role, department in DEMO_STAFF:
+        user = get_user_model().objects.filter(username=username).first()
+        if user is None:
+            staff_create(
+                username=username,
+                password=login.password,
+                role=role,
+                department=departments.get(department or ""),
+            )
+            created = True
+            continue
+        # Made by an earlier demo: same password as the others, and the role this list gives.
+        user.set_password(login.password)
+        user.is_staff = user.is_superuser = role == Role.ADMIN
+        user.save(update_fields=["password", "is_staff", "is_superuser"])
+        StaffProfile.objects.update_or_create(
+            user=user, defaults={"role": role, "department": departments.get(department or "")}
+        )
+    for department, for_counseling, title, text in DEMO_CANNED_REPLIES:
+        CannedReply.objects.update_or_create(
+            title=title,
+            for_counseling=for_counseling,
+            defaults={"text": text, "department": departments.get(department or "")},
+        )
     # The みどり市 FAQ (CC0, written for this project): see madoguchi/faq/data/SOURCE.md.
     faq_import(
         (Path(__file__).parent.parent / "faq" / "data" / "midori-faq.csv").read_bytes(), "midori-faq.csv"

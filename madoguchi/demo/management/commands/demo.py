@@ -20,7 +20,15 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from madoguchi.core.management.commands.serve import gunicorn_argv
 from madoguchi.core.worker import run_worker
-from madoguchi.demo.setup import DEMO_ACCESS_TOKEN, DEMO_CHANNEL_ID, DEMO_CHANNEL_SECRET, demo_setup
+from madoguchi.demo.setup import (
+    COUNSELING_ACCESS_TOKEN,
+    COUNSELING_CHANNEL_ID,
+    COUNSELING_CHANNEL_SECRET,
+    DEMO_ACCESS_TOKEN,
+    DEMO_CHANNEL_ID,
+    DEMO_CHANNEL_SECRET,
+    demo_setup,
+)
 
 
 def _wait_until_up(url: str, process: subprocess.Popen[bytes], what: str, timeout: float = 30) -> None:
@@ -79,6 +87,17 @@ class Command(BaseCommand):
         ]
         try:
             _wait_until_up(f"{sim}/_sim/stats", children[0], "linesim")
+            # The counseling line is a second LINE account: linesim learns it from its control API.
+            httpx.post(
+                f"{sim}/_sim/channels",
+                json={
+                    "channelId": COUNSELING_CHANNEL_ID,
+                    "channelSecret": COUNSELING_CHANNEL_SECRET,
+                    "accessToken": COUNSELING_ACCESS_TOKEN,
+                    "webhookUrl": f"{web}/line/soudan/webhook",
+                },
+                timeout=10,
+            ).raise_for_status()
             _wait_until_up(f"{web}/healthz", children[1], "web server")
             self.stdout.write(
                 "\n".join(
@@ -87,6 +106,7 @@ class Command(BaseCommand):
                         f"console: {web}/console/  (login {login.username} / {login.password})",
                         "         (demo-admin, demo-auditor, demo-counselor: same password, two-factor at first login)",
                         f"phone:   {sim}/phone",
+                        f"         (the counseling line: {sim}/phone?channel={COUNSELING_CHANNEL_ID})",
                         f"linesim: {sim}",
                         f"webhook: {web}/line/main/webhook",
                         f"ready in {time.monotonic() - started:.1f} s; Ctrl+C stops everything",
