@@ -80,3 +80,37 @@ class EncryptedTextField(models.TextField):
         if value is None or value == "":
             return value
         return encrypt(str(value))
+
+
+# Encrypted values kept inside JSON (sealed events and sent counseling messages): functions that
+# re-encrypt them with the current first key, by dotted path (core imports no feature app).
+SEALED_JSON_ROTATIONS = [
+    "madoguchi.channels.line.inbound.events_rotate_keys",
+    "madoguchi.channels.line.client.requests_rotate_keys",
+]
+
+
+def rotate_all(batch: int = 500) -> dict[str, int]:
+    """Re-encrypt everything stored encrypted with the first key of MADOGUCHI_ENCRYPTION_KEYS, so
+    the old keys can then be removed. Every EncryptedTextField of every model, and sealed JSON."""
+    from django.apps import apps
+    from django.db import transaction
+    from django.utils.module_loading import import_string
+
+    counts: dict[str, int] = {}
+    for model in apps.get_models():
+        fields = [f.name for f in model._meta.concrete_fields if isinstance(f, EncryptedTextField)]
+        if not fields:
+            continue
+        done = 0
+        for pk in model._default_manager.values_list("pk", flat=True).iterator():
+            with transaction.atomic():
+                row = model._default_manager.select_for_update().filter(pk=pk).first()
+                if row is not None:
+                    # Read decrypts with any key; saving encrypts with the first.
+                    row.save(update_fields=fields)
+                    done += 1
+        counts[model._meta.label] = done
+    for path in SEALED_JSON_ROTATIONS:
+        counts[path.rsplit(".", 1)[-1]] = import_string(path)(batch)
+    return counts

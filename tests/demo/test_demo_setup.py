@@ -17,7 +17,9 @@ def test_demo_setup_is_idempotent_and_every_role_can_sign_in(db):
     second = demo_setup()
     assert first == second
     assert StaffProfile.objects.count() == len(DEMO_STAFF)
-    assert {p.user.username for p in StaffProfile.objects.select_related("user")} == {u for u, _r, _d in DEMO_STAFF}
+    assert {p.user.username for p in StaffProfile.objects.select_related("user")} == {
+        u for u, _r, _d in DEMO_STAFF
+    }
     assert Channel.objects.get(slug="soudan").is_confidential
     assert not Channel.objects.get(slug="main").is_confidential
     assert FaqEntry.objects.exists()

@@ -16,6 +16,7 @@ from django.utils import timezone
 from PIL import Image
 
 from madoguchi.channels.line.models import InboundEvent, OutboundRequest
+from madoguchi.core.models import Channel
 from madoguchi.core.retention import retention_purge
 from madoguchi.inbox.crisis import has_crisis_words
 from madoguchi.inbox.models import Attachment, Conversation, Message
@@ -203,3 +204,40 @@ def test_a_staff_reply_in_counseling_is_stored_sealed(sim, counseling_channel, c
     row = OutboundRequest.objects.get(dedupe_key__startswith="inbox:")
     assert row.status == OutboundRequest.Status.SENT
     assert list(row.messages[0]) == ["sealed"]
+
+
+def test_keys_rotate_and_the_old_key_can_then_go(sim, counseling_channel, counselor, settings):
+    from cryptography.fernet import Fernet
+    from django.core.management import call_command
+
+    from madoguchi.channels.line.inbound import payload_unsealed
+    from madoguchi.core import crypto
+
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    channels = list(Channel.objects.all())  # read under the key they were written with
+    settings.ENCRYPTION_KEYS = [old]
+    crypto._fernet.cache_clear()
+    try:
+        for channel in channels:
+            channel.save()  # secrets and tokens, now under the old key
+        sim.send(USER, {"type": "follow"}, channel=COUNSELING_CHANNEL_ID)
+        sim.text(USER, SECRET_WORDS, channel=COUNSELING_CHANNEL_ID)
+        run_tasks()
+        reply_send(Conversation.objects.get(), author=counselor, text=COUNSELOR_WORDS)
+        run_tasks()
+
+        settings.ENCRYPTION_KEYS = [new, old]
+        crypto._fernet.cache_clear()
+        call_command("rotate_keys", stdout=io.StringIO())
+
+        settings.ENCRYPTION_KEYS = [new]  # the old key is gone: everything still reads
+        crypto._fernet.cache_clear()
+        assert Message.objects.get(direction=Message.Direction.INBOUND).body == SECRET_WORDS
+        event = InboundEvent.objects.filter(event_type="message").get()
+        assert payload_unsealed(event.payload)["message"]["text"] == SECRET_WORDS
+        sent = OutboundRequest.objects.get(dedupe_key__startswith="inbox:")
+        assert crypto.unseal(sent.messages[0]["sealed"])[0]["text"] == COUNSELOR_WORDS
+        counseling_channel.refresh_from_db()
+        assert counseling_channel.access_token
+    finally:
+        crypto._fernet.cache_clear()

@@ -40,7 +40,7 @@ from madoguchi.channels.base import ChannelError, OutboundMessage, Profile
 from madoguchi.channels.line.models import OutboundRequest
 from madoguchi.channels.line.render import render_messages
 from madoguchi.channels.line.tokens import token_for
-from madoguchi.core.crypto import seal, unseal
+from madoguchi.core.crypto import rotate, seal, unseal
 from madoguchi.core.models import Channel
 
 logger = logging.getLogger(__name__)
@@ -312,6 +312,17 @@ class LineTransport:
             logger.info("mark-as-read refused: HTTP %s", exc.status)
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise ChannelError(f"mark-as-read failed: {type(exc).__name__}") from None
+
+
+def requests_rotate_keys(batch: int = 500) -> int:
+    """Sealed messages re-encrypted with the current key (`madoguchi rotate_keys`)."""
+    count = 0
+    for row in OutboundRequest.objects.only("pk", "messages").iterator(chunk_size=batch):
+        if len(row.messages) == 1 and isinstance(row.messages[0].get("sealed"), str):
+            row.messages = [{"sealed": rotate(row.messages[0]["sealed"])}]
+            row.save(update_fields=["messages"])
+            count += 1
+    return count
 
 
 def requests_purge_before(cutoff: datetime) -> int:

@@ -26,7 +26,7 @@ from django.utils.module_loading import import_string
 
 from madoguchi.channels.base import ChannelError
 from madoguchi.channels.line.models import InboundEvent
-from madoguchi.core.crypto import seal, unseal
+from madoguchi.core.crypto import rotate, seal, unseal
 
 logger = logging.getLogger(__name__)
 
@@ -232,6 +232,19 @@ def events_replay(*, event_ids: list[str] | None = None, failed: bool = False) -
             process_inbound_event.enqueue(webhook_event_id)
         replayed += 1
     return replayed
+
+
+def events_rotate_keys(batch: int = 500) -> int:
+    """Sealed payloads re-encrypted with the current key (`madoguchi rotate_keys`)."""
+    count = 0
+    sealed = InboundEvent.objects.filter(payload__has_key="sealed").values_list("pk", flat=True)
+    for pk in sealed.iterator(chunk_size=batch):
+        with transaction.atomic():
+            event = InboundEvent.objects.select_for_update().get(pk=pk)
+            event.payload["sealed"] = rotate(event.payload["sealed"])
+            event.save(update_fields=["payload"])
+            count += 1
+    return count
 
 
 def events_purge_before(cutoff: datetime) -> int:
