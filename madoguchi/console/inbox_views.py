@@ -31,11 +31,14 @@ from madoguchi.inbox.services import (
     conversation_assign,
     conversation_close,
     conversation_mark_read,
+    conversation_open,
     conversation_reopen,
     message_resend,
     note_add,
     reply_send,
 )
+from madoguchi.residents.models import Resident
+from madoguchi.residents.selectors import visible_residents
 
 
 class TextForm(forms.Form):
@@ -282,6 +285,29 @@ def inquiry_attachment(request: HttpRequest, conversation_id: int, message_id: i
 @staff_view(Perm.COUNSELING_VIEW)
 def counseling_attachment(request: HttpRequest, conversation_id: int, message_id: int) -> HttpResponse:
     return _attachment(request, conversation_id, message_id, counseling=True)
+
+
+@require_POST
+@staff_view(Perm.INBOX_HANDLE)
+def inquiry_start(request: HttpRequest, resident_id: int) -> HttpResponse:
+    """Staff write first (a follow-up, a missing document): the resident's open conversation, or
+    a new one in the staff member's department."""
+    resident = get_object_or_404(
+        visible_residents(request.user).filter(
+            status=Resident.Status.ACTIVE, anonymised_at=None, channel__is_confidential=False
+        ),
+        pk=resident_id,
+    )
+    profile = staff_profile(request.user)
+    conversation, _opened = conversation_open(
+        resident,
+        origin=Conversation.Origin.STAFF,
+        department=profile.department if profile else None,
+        actor=request.user,
+    )
+    if conversation.is_counseling:
+        raise PermissionDenied  # a crisis conversation is the counselors'
+    return redirect("console:inbox_conversation", conversation_id=conversation.pk)
 
 
 # Figures and canned replies

@@ -41,6 +41,7 @@ urlpatterns = [
         inbox_views.inquiry_attachment,
         name="inbox_attachment",
     ),
+    path("inbox/start/<int:resident_id>/", inbox_views.inquiry_start, name="inbox_start"),
     path("inbox/figures/", inbox_views.figures, name="inbox_figures"),
     path("inbox/canned/", inbox_views.canned_replies, name="canned"),
     path("counseling/", inbox_views.counseling, name="counseling"),

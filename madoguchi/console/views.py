@@ -153,6 +153,12 @@ def resident_detail(request: HttpRequest, resident_id: int) -> HttpResponse:
         "export": has_permission(request.user, Perm.RESIDENTS_EXPORT),
         "erase_request": has_permission(request.user, Perm.RESIDENTS_ERASE_REQUEST),
         "erase_approve": has_permission(request.user, Perm.RESIDENTS_ERASE_APPROVE),
+        # Staff may write first, to an active friend of a general channel (counseling is the
+        # resident's to begin).
+        "converse": has_permission(request.user, Perm.INBOX_HANDLE)
+        and resident.status == Resident.Status.ACTIVE
+        and resident.anonymised_at is None
+        and not resident.channel.is_confidential,
     }
     pending = (
         resident.erasure_requests.filter(status=ErasureRequest.Status.PENDING)

@@ -201,3 +201,24 @@ def test_a_sealed_event_shows_no_content_on_the_residents_page(staff_client, res
     page = client.get(reverse("console:resident", args=[resident.pk])).content.decode()
     export = client.get(reverse("console:resident_export", args=[resident.pk, "json"])).content.decode()
     assert SECRET not in page and SECRET not in export
+
+
+def test_staff_can_write_first_from_the_residents_page(staff_client, resident):
+    client = staff_client("dept_staff")
+    page = client.get(reverse("console:resident", args=[resident.pk])).content.decode()
+    assert reverse("console:inbox_start", args=[resident.pk]) in page
+    response = client.post(reverse("console:inbox_start", args=[resident.pk]))
+    conversation = Conversation.objects.get(resident=resident)
+    assert response["Location"] == reverse("console:inbox_conversation", args=[conversation.pk])
+    assert conversation.origin == Conversation.Origin.STAFF
+    assert conversation.department.code == "gomi"
+    # Again: the same conversation, not a second one.
+    client.post(reverse("console:inbox_start", args=[resident.pk]))
+    assert Conversation.objects.filter(resident=resident).count() == 1
+
+
+def test_nobody_writes_first_on_the_counseling_line(staff_client, conversations):
+    confiding = conversations["K"].resident
+    for role in ("dept_staff", "dept_manager", "operator"):
+        response = staff_client(role).post(reverse("console:inbox_start", args=[confiding.pk]))
+        assert response.status_code == 404

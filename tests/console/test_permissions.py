@@ -37,6 +37,7 @@ MATRIX = [
     ("console:inbox_messages", {"conversation_id": "I"}, "get", {S, M, OP}),
     ("console:inbox_action", {"conversation_id": "I", "action": "note"}, "post", {S, M, OP}),
     ("console:inbox_attachment", {"conversation_id": "I", "message_id": "IM"}, "get", {S, M, OP}),
+    ("console:inbox_start", {"resident_id": "R"}, "post", {S, M, OP}),
     ("console:inbox_figures", {}, "get", {A, M, C}),
     ("console:canned", {}, "get", {M, C}),
     ("console:counseling", {}, "get", {C}),
