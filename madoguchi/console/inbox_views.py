@@ -184,8 +184,21 @@ def _messages_after(request: HttpRequest, conversation_id: int, counseling: bool
         {"chat": new, "conversation": conversation, **_area(counseling)},
         request=request,
     )
+    # Replies the page still shows as 送信中: what became of them.
+    pending = [int(i) for i in request.GET.get("pending", "").split(",")[:50] if i.isdigit()]
+    delivered = {
+        str(pk): Message.Delivery(state).label
+        for pk, state in conversation.messages.filter(pk__in=pending)
+        .exclude(delivery=Message.Delivery.PENDING)
+        .values_list("pk", "delivery")
+    }
     return JsonResponse(
-        {"html": html, "last": new[-1].pk if new else after, "status": conversation.get_status_display()}
+        {
+            "html": html,
+            "last": new[-1].pk if new else after,
+            "status": conversation.get_status_display(),
+            "delivered": delivered,
+        }
     )
 
 

@@ -3,6 +3,9 @@ receives the answer on the phone (real browser on both sides, the worker in a th
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
@@ -15,6 +18,8 @@ pytestmark = pytest.mark.browser
 
 USER = "U" + "9" * 32
 PASSWORD = "correct horse battery"
+# MADOGUCHI_SCREENSHOTS=docs/screenshots writes the pictures the docs show.
+SHOTS = Path(os.environ.get("MADOGUCHI_SCREENSHOTS", "test-results/screenshots"))
 
 
 @pytest.fixture(autouse=True)
@@ -59,6 +64,7 @@ def test_a_resident_asks_for_a_person_and_staff_answer(
     console.get_by_label("住民への返信").fill("市民課の鈴木です。今月は15日に振り込みます。")
     console.get_by_role("button", name="送信").click()
     expect(console.locator(".bubble.out").last).to_contain_text("15日に振り込みます")
+    expect(console.locator(".bubble.out").last).to_contain_text("送信済み", timeout=20_000)
 
     # The resident receives it on the phone; the bot said nothing in between.
     expect(page.get_by_test_id("bot-message").last).to_contain_text("15日に振り込みます", timeout=20_000)
@@ -68,6 +74,9 @@ def test_a_resident_asks_for_a_person_and_staff_answer(
     page.get_by_test_id("composer").fill("ありがとうございました")
     page.get_by_test_id("send").click()
     expect(console.locator(".bubble.in").last).to_contain_text("ありがとうございました", timeout=20_000)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    console.set_viewport_size({"width": 1200, "height": 900})
+    console.screenshot(path=str(SHOTS / "inbox-conversation.png"), full_page=True)
 
     console.get_by_role("button", name="完了にする").click()
     expect(page.get_by_test_id("bot-message").last).to_contain_text("自動応答", timeout=20_000)

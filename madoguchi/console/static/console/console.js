@@ -34,7 +34,8 @@ const chat = document.querySelector("ol.chat[data-poll]");
 if (chat) {
   chat.scrollTop = chat.scrollHeight;
   every(POLL_MS, async () => {
-    const response = await fetch(`${chat.dataset.poll}?after=${chat.dataset.last}`, {
+    const pending = [...chat.querySelectorAll("[data-pending]")].map((el) => el.closest("[data-id]").dataset.id);
+    const response = await fetch(`${chat.dataset.poll}?after=${chat.dataset.last}&pending=${pending.join(",")}`, {
       headers: { Accept: "application/json" }, credentials: "same-origin",
     });
     if (!response.ok) return;
@@ -43,6 +44,10 @@ if (chat) {
       chat.insertAdjacentHTML("beforeend", data.html);
       chat.dataset.last = String(data.last);
       chat.scrollTop = chat.scrollHeight;
+    }
+    for (const [id, label] of Object.entries(data.delivered || {})) {
+      const marker = chat.querySelector(`[data-id="${id}"] [data-pending]`);
+      if (marker) { marker.textContent = ` · ${label}`; marker.removeAttribute("data-pending"); }
     }
     const status = document.querySelector("[data-status]");
     if (status && data.status) status.textContent = data.status;
