@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "madoguchi.residents",
     "madoguchi.chatbot",
     "madoguchi.faq",
+    "madoguchi.scenarios",
     "madoguchi.channels.line",
     "madoguchi.console",
     "madoguchi.demo",

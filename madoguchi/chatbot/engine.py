@@ -1,8 +1,9 @@
 """The dispatcher: what a resident's event means, and the answer.
 
 Routing order (docs/architecture.md): a postback action registered by a feature app → the
-resident's active flow → a staff-defined keyword → an open operator conversation → FAQ
-matching → a friendly fallback. Follow and unfollow are handled before routing.
+resident's active flow → a staff-defined keyword → an open operator conversation → a
+scenario's trigger word → FAQ matching → a friendly fallback. Follow and unfollow are handled
+before routing.
 """
 
 from __future__ import annotations
@@ -115,7 +116,7 @@ def route(turn: Turn) -> list[OutboundMessage]:
         if keyword is not None:
             # Staff's answer, with the menu chips so the resident can go on with one tap.
             return [Text(keyword.reply_text, quick_replies=answers.menu_chips())]
-    stages: tuple[Stage, ...] = ("operator", "faq")
+    stages: tuple[Stage, ...] = ("operator", "scenario", "faq")
     for stage in stages:
         for matcher in matchers(stage):
             answer = matcher(turn)

@@ -3,8 +3,9 @@
 - `postback_action("name")` registers a handler for postbacks whose data is `a=name&...`.
 - `register_flow(flow)` registers a scenario flow; `flow_start` puts a resident in it, and
   while they are in it every message goes to `flow.handle` first.
-- `register_matcher("operator" | "faq", fn)` adds a stage after keywords: the operator inbox
-  (keeps the bot quiet during a conversation with staff) and FAQ matching. A matcher returns
+- `register_matcher("operator" | "scenario" | "faq", fn)` adds a stage after keywords: the
+  operator inbox (keeps the bot quiet during a conversation with staff), scenario trigger words
+  and FAQ matching. A matcher returns
   None to pass, or the messages to answer with (an empty list answers nothing).
 
 Feature apps register in their AppConfig.ready().
@@ -51,7 +52,7 @@ class Turn:
 Answer = list[OutboundMessage]
 PostbackHandler = Callable[[Turn, dict[str, str]], Answer]
 Matcher = Callable[[Turn], Answer | None]
-Stage = Literal["operator", "faq"]
+Stage = Literal["operator", "scenario", "faq"]
 
 
 class Flow(Protocol):
@@ -63,7 +64,7 @@ class Flow(Protocol):
 
 _postback_actions: dict[str, PostbackHandler] = {}
 _flows: dict[str, Flow] = {}
-_matchers: dict[Stage, list[Matcher]] = {"operator": [], "faq": []}
+_matchers: dict[Stage, list[Matcher]] = {"operator": [], "scenario": [], "faq": []}
 
 
 def postback_action(name: str) -> Callable[[PostbackHandler], PostbackHandler]:
