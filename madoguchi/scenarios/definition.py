@@ -22,7 +22,7 @@ from madoguchi.chatbot.registry import has_postback_action
 LANGUAGE_CODES = tuple(code for code, _label in LANGUAGES)
 MAX_YAML_BYTES = 200_000
 MAX_YAML_EVENTS = 40_000
-MAX_YAML_DEPTH = 12
+MAX_YAML_DEPTH = 16  # a definition nests 13 deep at most (conditions in all/any)
 MAX_STEPS = 200
 MAX_TEXT = 5000
 MAX_BUTTONS_TEXT = 160  # LINE's buttons template; 60 with a title
