@@ -160,18 +160,18 @@ def test_hostile_yaml_is_refused_before_it_can_hurt(source, expected):
             "変数「ghost」はどのステップでも記録されません",
         ),
         (
-            "  - {id: a, kind: branch, rules: [{if: {attr: password, op: eq, value: '1'}, next: b}], else: b}\n"
-            "  - {id: b, kind: end}",
+            "  - {id: a, kind: branch, rules: [{if: {attr: password, op: eq, value: '1'}, next: b}],"
+            " else: b}\n  - {id: b, kind: end}",
             "attr は language, friend_days のいずれか",
         ),
         (
-            "  - {id: a, kind: branch, rules: [{if: {attr: language, op: like, value: en}, next: b}], else: b}\n"
-            "  - {id: b, kind: end}",
+            "  - {id: a, kind: branch, rules: [{if: {attr: language, op: like, value: en}, next: b}],"
+            " else: b}\n  - {id: b, kind: end}",
             "op は eq, ne",
         ),
         (
-            "  - {id: a, kind: branch, rules: [{if: {all: [{all: [{all: [{all: [{attr: language, op: exists}]}]}]}]}, "
-            "next: b}], else: b}\n  - {id: b, kind: end}",
+            "  - {id: a, kind: branch, rules: [{if: {all: [{all: [{all: [{all: "
+            "[{attr: language, op: exists}]}]}]}]}, next: b}], else: b}\n  - {id: b, kind: end}",
             "条件の入れ子が深すぎます",
         ),
     ],
