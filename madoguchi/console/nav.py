@@ -15,6 +15,7 @@ AREAS = [
     ("console:dashboard", _("ダッシュボード"), Perm.DASHBOARD_VIEW),
     ("console:residents", _("住民"), Perm.RESIDENTS_VIEW),
     ("console:faq", _("よくある質問"), Perm.FAQ_MANAGE),
+    ("console:scenarios", _("シナリオ"), Perm.SCENARIOS_MANAGE),
     ("console:keywords", _("キーワード応答"), Perm.KEYWORDS_MANAGE),
     ("console:events", _("受信イベント"), Perm.EVENTS_VIEW),
     ("console:audit", _("監査ログ"), Perm.AUDIT_VIEW),

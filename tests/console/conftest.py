@@ -14,6 +14,8 @@ from madoguchi.accounts.services import staff_create
 from madoguchi.console.access import SESSION_LOGIN_AT, SESSION_MFA
 from madoguchi.core.models import Channel
 from madoguchi.residents.models import Resident
+from madoguchi.scenarios.models import Scenario
+from madoguchi.scenarios.services import scenario_import
 
 PASSWORD = "kakunin-Pass-2026!"
 
@@ -64,6 +66,13 @@ def resident(db: None) -> Resident:
         slug="main", name="みどり市公式", provider_channel_id="1", channel_secret="s"
     )
     return Resident.objects.create(channel=channel, line_user_id="U" + "1" * 32, display_name="山田 花子")
+
+
+@pytest.fixture
+def scenario(db: None) -> Scenario:
+    """A city-wide scenario with one published version."""
+    source = "slug: demo\ntitle: デモ\nsteps:\n  - {id: a, kind: end, text: おわり}\n"
+    return scenario_import(source.encode(), publish=True).scenario
 
 
 ALL_ROLES = [role.value for role in Role]

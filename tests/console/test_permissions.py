@@ -30,6 +30,16 @@ MATRIX = [
     ("console:faq_export", {}, "get", {A, S, M}),
     ("console:faq_questions", {}, "get", {A, S, M}),
     ("console:faq_import", {}, "post", {A, S, M}),
+    ("console:scenarios", {}, "get", {A, D, M}),
+    ("console:scenario_new", {}, "get", {A, D, M}),
+    ("console:scenario", {"scenario_id": "SC"}, "get", {A, D, M}),
+    ("console:scenario_edit", {"scenario_id": "SC"}, "get", {A, D, M}),
+    ("console:scenario_publish", {"scenario_id": "SC"}, "post", {A, D, M}),
+    ("console:scenario_rollback", {"scenario_id": "SC", "number": 1}, "post", {A, D, M}),
+    ("console:scenario_toggle", {"scenario_id": "SC"}, "post", {A, D, M}),
+    ("console:scenario_export", {"scenario_id": "SC"}, "get", {A, D, M}),
+    ("console:scenario_import", {}, "post", {A, D, M}),
+    ("console:scenario_preview", {"scenario_id": "SC"}, "post", {A, D, M}),
     ("console:keywords", {}, "get", {A, S, M}),
     ("console:keyword_new", {}, "get", {A, S, M}),
     ("console:events", {}, "get", {A}),
@@ -44,9 +54,10 @@ MATRIX = [
 @pytest.mark.parametrize(
     ("name", "kwargs", "method", "allowed"), MATRIX, ids=[f"{m[0]}-{m[2]}-{i}" for i, m in enumerate(MATRIX)]
 )
-def test_role_against_view(staff_client, resident, role, name, kwargs, method, allowed):
+def test_role_against_view(staff_client, resident, scenario, role, name, kwargs, method, allowed):
     client = staff_client(role)
-    kwargs = {key: (resident.pk if value == "R" else value) for key, value in kwargs.items()}
+    placeholders = {"R": resident.pk, "SC": scenario.pk}
+    kwargs = {key: placeholders.get(value, value) for key, value in kwargs.items()}
     url = reverse(name, kwargs=kwargs)
     response = getattr(client, method)(url, {"reason": "テスト"} if method == "post" else {})
     if role in allowed:
