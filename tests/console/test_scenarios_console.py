@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
 from django.urls import reverse
 
 from madoguchi.chatbot.models import FlowState
@@ -82,7 +81,7 @@ def test_mistakes_are_shown_in_the_editor_and_nothing_is_saved(staff_client, db)
 
 
 def test_the_slug_cannot_be_changed_or_taken_from_another_department(staff_client, db):
-    road = signed_in_client(staff_client, "doro")
+    road = staff_client("dept_manager", "doro")
     road.post(reverse("console:scenario_new"), {"source": SOURCE})
     scenario = Scenario.objects.get(slug="gomi-guide")
     renamed = road.post(
@@ -99,10 +98,6 @@ def test_the_slug_cannot_be_changed_or_taken_from_another_department(staff_clien
     page = gomi.post(reverse("console:scenario_import"), {"file": upload}, follow=True).content.decode()
     assert "別の課のシナリオ" in page
     assert Scenario.objects.get(slug="gomi-guide").versions.count() == 1
-
-
-def signed_in_client(staff_client, department: str) -> Client:
-    return staff_client("dept_manager", department)
 
 
 def test_import_a_file_and_refuse_a_hostile_one(staff_client, db):
@@ -167,7 +162,7 @@ def test_preview_starts_the_draft_on_the_staff_members_test_phone(sim, channel, 
         follow=True,
     )
     assert "第 2 版を 自分のテスト用の電話 (linesim) に送りました。" in sent.content.decode()
-    greeting, message = sim.messages(own_phone)
+    _greeting, message = sim.messages(own_phone)
     assert message["text"] == "下書きの質問です。" and message["via"] == "push"
     state = FlowState.objects.get(resident__line_user_id=own_phone)
     assert state.data["version"] == scenario.draft.pk
