@@ -406,3 +406,19 @@ def test_residents_get_their_language_where_staff_wrote_it(phone, demo_flows, la
         assert "国際交流センター" in phone.texts[0] or "International Centre" in phone.texts[0]
     else:
         assert len(phone.last) == 1
+
+
+@pytest.mark.parametrize(
+    ("language", "error"),
+    [
+        ("en", "Please answer with a number (e.g. 3)."),  # the bot's own words, translated
+        ("vi", "数字で入力してください (例: 3)。"),  # no Vietnamese: Japanese
+    ],
+)
+def test_errors_are_in_the_residents_language_where_there_is_one(phone, db, language, error):
+    publish(SOFA)
+    phone.resident.language = language
+    phone.resident.save()
+    phone.say("粗大ごみ申込")
+    phone.say("sofa")
+    assert phone.say("many")[0].text == error
