@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from madoguchi.chatbot.engine import normalise
-from madoguchi.scenarios.models import Scenario, ScenarioVersion
+from madoguchi.scenarios.models import ScenarioVersion
 
 # A trigger inside a longer message starts the scenario only when the message is short: a long,
 # precise question (台風で壊れた屋根の罹災証明書は?) is better answered by the FAQ.
@@ -42,7 +42,3 @@ def version_triggered_by(text: str) -> ScenarioVersion | None:
             if best is None or rank > best[:2]:
                 best = (*rank, version)
     return best[2] if best else None
-
-
-def scenarios_with_versions() -> list[Scenario]:
-    return list(Scenario.objects.prefetch_related("versions").order_by("title", "id"))
