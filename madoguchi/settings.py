@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "madoguchi.chatbot",
     "madoguchi.faq",
     "madoguchi.inbox",
+    "madoguchi.scenarios",
     "madoguchi.channels.line",
     "madoguchi.console",
     "madoguchi.demo",
@@ -202,6 +203,9 @@ CHANNEL_TRANSPORTS = {"line": "madoguchi.channels.line.client.LineTransport"}
 
 # The city's name as residents see it in the bot's words.
 MADOGUCHI_CITY_NAME = env_str("MADOGUCHI_CITY_NAME", "みどり市")
+# LINE user ids of staff's own phones that may receive scenario previews from the console
+# (besides each staff member's own test user on linesim's phone page).
+MADOGUCHI_PREVIEW_LINE_USER_IDS = env_list("MADOGUCHI_PREVIEW_LINE_USER_IDS", [])
 # How a resident reaches a person (shown when they ask for one).
 MADOGUCHI_CONTACT_TEXT = env_str(
     "MADOGUCHI_CONTACT_TEXT", "市役所 代表 0120-000-000 (平日 8:30〜17:15) までお電話ください。"
@@ -209,7 +213,15 @@ MADOGUCHI_CONTACT_TEXT = env_str(
 # The topics the bot's menu offers, one tap each (each is sent as the resident's question).
 MADOGUCHI_MENU_TOPICS = env_list(
     "MADOGUCHI_MENU_TOPICS",
-    ["ごみの分け方", "ごみの収集日", "住民票の写しはどこで取れますか", "近くの避難所"],
+    # 台風の被害 and 子育て支援 start the demo scenarios (their trigger words).
+    [
+        "ごみの分け方",
+        "ごみの収集日",
+        "住民票の写しはどこで取れますか",
+        "近くの避難所",
+        "台風の被害",
+        "子育て支援",
+    ],
 )
 # The city's own place names (its name, districts): a question naming any other place is about
 # another city's service, and the FAQ does not answer it.

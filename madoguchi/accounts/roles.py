@@ -31,6 +31,7 @@ class Perm:
     RESIDENTS_ERASE_APPROVE = "residents.erase_approve"
     KEYWORDS_MANAGE = "chatbot.keywords_manage"
     FAQ_MANAGE = "faq.manage"
+    SCENARIOS_MANAGE = "scenarios.manage"
     EVENTS_VIEW = "line.events_view"
     AUDIT_VIEW = "audit.view"
     AUDIT_EXPORT = "audit.export"
@@ -51,11 +52,12 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             Perm.EVENTS_VIEW,
             Perm.KEYWORDS_MANAGE,
             Perm.FAQ_MANAGE,
+            Perm.SCENARIOS_MANAGE,
             Perm.AUDIT_VIEW,
             Perm.INBOX_FIGURES,
         }
     ),
-    Role.DELIVERY: frozenset({Perm.DASHBOARD_VIEW}),
+    Role.DELIVERY: frozenset({Perm.DASHBOARD_VIEW, Perm.SCENARIOS_MANAGE}),
     Role.DEPT_STAFF: frozenset(
         {Perm.DASHBOARD_VIEW, Perm.RESIDENTS_VIEW, Perm.KEYWORDS_MANAGE, Perm.FAQ_MANAGE, Perm.INBOX_HANDLE}
     ),
@@ -71,6 +73,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             Perm.INBOX_HANDLE,
             Perm.INBOX_FIGURES,
             Perm.CANNED_MANAGE,
+            Perm.SCENARIOS_MANAGE,
         }
     ),
     # Counseling is confidential: counselors alone see it (managers see its counts in the figures).

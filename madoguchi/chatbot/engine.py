@@ -2,7 +2,8 @@
 
 Routing order (docs/architecture.md): urgent matchers (crisis words) → a postback action
 registered by a feature app → an open conversation with staff (the bot keeps quiet) → the
-resident's active flow → words asking for a person → a staff-defined keyword → FAQ matching → a
+resident's active flow → words asking for a person → a staff-defined keyword → a
+scenario's trigger word → FAQ matching → a
 friendly fallback, which hands the resident to a person after a streak of misses. Follow and
 unfollow are handled before routing; a confidential channel's turns all go to its handler.
 """
@@ -155,9 +156,10 @@ def _first_answer(turn: Turn) -> list[OutboundMessage] | None:
         if keyword is not None:
             # Staff's answer, with the menu chips so the resident can go on with one tap.
             return [Text(keyword.reply_text, quick_replies=answers.menu_chips())]
-    for matcher in matchers("faq"):
-        if (answer := matcher(turn)) is not None:
-            return answer
+    for stage in ("scenario", "faq"):
+        for matcher in matchers(stage):
+            if (answer := matcher(turn)) is not None:
+                return answer
     return None
 
 

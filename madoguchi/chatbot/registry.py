@@ -9,6 +9,7 @@
   with (an empty list answers nothing).
 - `register_confidential_handler(fn)` takes every turn of a confidential (counseling) channel:
   nothing there reaches keywords, flows or the FAQ, which would keep what was said.
+- `register_matcher("scenario", fn)`: scenario trigger words, after keywords and before the FAQ.
 
 Feature apps register in their AppConfig.ready().
 """
@@ -57,7 +58,7 @@ class Turn:
 Answer = list[OutboundMessage]
 PostbackHandler = Callable[[Turn, dict[str, str]], Answer]
 Matcher = Callable[[Turn], Answer | None]
-Stage = Literal["urgent", "operator", "faq"]
+Stage = Literal["urgent", "operator", "scenario", "faq"]
 
 
 class Flow(Protocol):
@@ -69,7 +70,7 @@ class Flow(Protocol):
 
 _postback_actions: dict[str, PostbackHandler] = {}
 _flows: dict[str, Flow] = {}
-_matchers: dict[Stage, list[Matcher]] = {"urgent": [], "operator": [], "faq": []}
+_matchers: dict[Stage, list[Matcher]] = {"urgent": [], "operator": [], "scenario": [], "faq": []}
 _confidential_handler: list[Callable[[Turn], Answer]] = []
 
 

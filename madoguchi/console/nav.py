@@ -17,6 +17,7 @@ AREAS = [
     ("console:counseling", _("相談"), Perm.COUNSELING_VIEW),
     ("console:residents", _("住民"), Perm.RESIDENTS_VIEW),
     ("console:faq", _("よくある質問"), Perm.FAQ_MANAGE),
+    ("console:scenarios", _("シナリオ"), Perm.SCENARIOS_MANAGE),
     ("console:keywords", _("キーワード応答"), Perm.KEYWORDS_MANAGE),
     ("console:inbox_figures", _("対応状況"), Perm.INBOX_FIGURES),
     ("console:canned", _("定型文"), Perm.CANNED_MANAGE),

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from madoguchi.console import auth_views, faq_views, inbox_views, views
+from madoguchi.console import auth_views, faq_views, inbox_views, scenario_views, views
 
 app_name = "console"
 
@@ -64,6 +64,26 @@ urlpatterns = [
         "counseling/<int:conversation_id>/attachments/<int:message_id>",
         inbox_views.counseling_attachment,
         name="counseling_attachment",
+    ),
+    path("scenarios/", scenario_views.scenarios, name="scenarios"),
+    path("scenarios/new/", scenario_views.scenario_new, name="scenario_new"),
+    path("scenarios/import/", scenario_views.scenario_import_view, name="scenario_import"),
+    path("scenarios/<int:scenario_id>/", scenario_views.scenario_detail, name="scenario"),
+    path("scenarios/<int:scenario_id>/edit/", scenario_views.scenario_edit, name="scenario_edit"),
+    path(
+        "scenarios/<int:scenario_id>/publish/", scenario_views.scenario_publish_view, name="scenario_publish"
+    ),
+    path(
+        "scenarios/<int:scenario_id>/versions/<int:number>/rollback/",
+        scenario_views.scenario_rollback_view,
+        name="scenario_rollback",
+    ),
+    path("scenarios/<int:scenario_id>/toggle/", scenario_views.scenario_toggle, name="scenario_toggle"),
+    path(
+        "scenarios/<int:scenario_id>/export.yaml", scenario_views.scenario_export_view, name="scenario_export"
+    ),
+    path(
+        "scenarios/<int:scenario_id>/preview/", scenario_views.scenario_preview_view, name="scenario_preview"
     ),
     path("keywords/", views.keywords, name="keywords"),
     path("keywords/new/", views.keyword_edit, name="keyword_new"),

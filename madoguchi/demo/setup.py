@@ -22,6 +22,9 @@ from madoguchi.core.audit import audit_record
 from madoguchi.core.models import Channel
 from madoguchi.faq.services import faq_import
 from madoguchi.inbox.models import CannedReply
+from madoguchi.scenarios.definition import definition_load
+from madoguchi.scenarios.models import ScenarioVersion
+from madoguchi.scenarios.services import scenario_import
 
 # linesim's default channel (docs/linesim.md); only ever used against linesim.
 DEMO_CHANNEL_ID = "2000000001"
@@ -147,8 +150,21 @@ def demo_setup() -> DemoLogin:
     faq_import(
         (Path(__file__).parent.parent / "faq" / "data" / "midori-faq.csv").read_bytes(), "midori-faq.csv"
     )
+    _demo_scenarios()
     audit_record(action="demo.setup", data={"staff_created": created})
     return login
+
+
+def _demo_scenarios() -> None:
+    """台風被災者支援 and 子育て支援ガイド (madoguchi/scenarios/data), published; a file that
+    changed is published as a new version, an unchanged one is left alone."""
+    for path in sorted((Path(__file__).parent.parent / "scenarios" / "data").glob("*.yaml")):
+        content = path.read_bytes()
+        published = ScenarioVersion.objects.filter(
+            scenario__slug=definition_load(content)["slug"], status=ScenarioVersion.Status.PUBLISHED
+        ).first()
+        if published is None or published.source != content.decode("utf-8-sig"):
+            scenario_import(content, publish=True)
 
 
 def _demo_password() -> str:

@@ -17,6 +17,8 @@ from madoguchi.console.access import SESSION_LOGIN_AT, SESSION_MFA
 from madoguchi.core.models import Channel
 from madoguchi.inbox.models import Attachment, Conversation, Message
 from madoguchi.residents.models import Resident
+from madoguchi.scenarios.models import Scenario
+from madoguchi.scenarios.services import scenario_import
 
 PASSWORD = "kakunin-Pass-2026!"
 
@@ -92,6 +94,13 @@ def conversations(resident: Resident) -> dict[str, Any]:
         )
         made[key], made[f"{key}M"] = conversation, message
     return made
+
+
+@pytest.fixture
+def scenario(db: None) -> Scenario:
+    """A city-wide scenario with one published version."""
+    source = "slug: demo\ntitle: デモ\nsteps:\n  - {id: a, kind: end, text: おわり}\n"
+    return scenario_import(source.encode(), publish=True).scenario
 
 
 ALL_ROLES = [role.value for role in Role]

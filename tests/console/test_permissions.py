@@ -30,6 +30,16 @@ MATRIX = [
     ("console:faq_export", {}, "get", {A, S, M}),
     ("console:faq_questions", {}, "get", {A, S, M}),
     ("console:faq_import", {}, "post", {A, S, M}),
+    ("console:scenarios", {}, "get", {A, D, M}),
+    ("console:scenario_new", {}, "get", {A, D, M}),
+    ("console:scenario", {"scenario_id": "SC"}, "get", {A, D, M}),
+    ("console:scenario_edit", {"scenario_id": "SC"}, "get", {A, D, M}),
+    ("console:scenario_publish", {"scenario_id": "SC"}, "post", {A, D, M}),
+    ("console:scenario_rollback", {"scenario_id": "SC", "number": 1}, "post", {A, D, M}),
+    ("console:scenario_toggle", {"scenario_id": "SC"}, "post", {A, D, M}),
+    ("console:scenario_export", {"scenario_id": "SC"}, "get", {A, D, M}),
+    ("console:scenario_import", {}, "post", {A, D, M}),
+    ("console:scenario_preview", {"scenario_id": "SC"}, "post", {A, D, M}),
     ("console:keywords", {}, "get", {A, S, M}),
     ("console:keyword_new", {}, "get", {A, S, M}),
     ("console:inbox", {}, "get", {S, M, OP}),
@@ -57,9 +67,11 @@ MATRIX = [
 @pytest.mark.parametrize(
     ("name", "kwargs", "method", "allowed"), MATRIX, ids=[f"{m[0]}-{m[2]}-{i}" for i, m in enumerate(MATRIX)]
 )
-def test_role_against_view(staff_client, resident, conversations, role, name, kwargs, method, allowed):
+def test_role_against_view(
+    staff_client, resident, conversations, scenario, role, name, kwargs, method, allowed
+):
     client = staff_client(role)
-    ids = {"R": resident.pk, **{key: value.pk for key, value in conversations.items()}}
+    ids = {"R": resident.pk, "SC": scenario.pk, **{key: value.pk for key, value in conversations.items()}}
     kwargs = {key: ids.get(value, value) for key, value in kwargs.items()}
     url = reverse(name, kwargs=kwargs)
     response = getattr(client, method)(url, {"reason": "テスト", "text": "メモ"} if method == "post" else {})
