@@ -71,11 +71,11 @@ def dispatch(event: InboundEvent) -> None:
     else:
         resident = resident_get_or_create(channel, user_id)
     turn = _turn(event, resident)
-    handler = confidential_handler()
     with translation.override(resident.reply_language):
         if channel.is_confidential:
             # Counseling: nothing reaches keywords, flows or the FAQ (which keep what was said).
             turn.confidential = True
+            handler = confidential_handler()
             messages = handler(turn) if handler is not None else answers.contact()
         elif event.event_type == "follow":
             messages = answers.greeting(resident.display_name)

@@ -11,6 +11,7 @@ from madoguchi.chatbot.answers import menu_chips
 from madoguchi.chatbot.flows import flow_end
 from madoguchi.chatbot.registry import (
     Turn,
+    parse_postback,
     postback_action,
     postback_data,
     register_confidential_handler,
@@ -155,7 +156,9 @@ def counseling_channel(turn: Turn) -> list[OutboundMessage]:
             )
         ]
     if turn.postback_data is not None:
-        return end_conversation(turn, {}) if turn.postback_data == postback_data("inbox.end") else []
+        # Only 会話を終える means something here; the main account's buttons do not apply.
+        action, _params = parse_postback(turn.postback_data)
+        return end_conversation(turn, {}) if action == "inbox.end" else []
     if has_crisis_words(turn.raw_text):
         return crisis_stage(turn) or []
     conversation, opened = conversation_open(

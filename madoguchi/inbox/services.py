@@ -98,12 +98,17 @@ def message_receive(
     raw = payload.get("message")
     message_data: dict[str, Any] = raw if isinstance(raw, dict) else {}
     timestamp = payload.get("timestamp")
+    line_message_id = str(message_data.get("id", ""))[:40]
+    size = message_data.get("fileSize")
+    too_large = kind == "file" and isinstance(size, int) and size > settings.LINE_CONTENT_MAX_BYTES
+    if too_large:
+        body = _("(ファイルが大きすぎるため保存していません: %(name)s)") % {"name": body[:100]}
     message = Message.objects.create(
         conversation=conversation,
         direction=Message.Direction.INBOUND,
         kind=kind[:20],
         body=body[:5000],
-        line_message_id=str(message_data.get("id", ""))[:40],
+        line_message_id=line_message_id,
         reply_token=str(payload.get("replyToken", ""))[:100],
         received_at_ms=timestamp if isinstance(timestamp, int) else None,
         mark_read_token=str(message_data.get("markAsReadToken", ""))[:200],
@@ -111,16 +116,10 @@ def message_receive(
     Conversation.objects.filter(pk=conversation.pk).update(
         unread=F("unread") + 1, last_message_at=timezone.now()
     )
-    if kind in ("image", "file") and message.line_message_id:
-        size = message_data.get("fileSize")
-        if kind == "file" and isinstance(size, int) and size > settings.LINE_CONTENT_MAX_BYTES:
-            Message.objects.filter(pk=message.pk).update(
-                body=_("(ファイルが大きすぎるため保存していません: %(name)s)") % {"name": body[:100]}
-            )
-        else:
-            from madoguchi.inbox.tasks import fetch_attachment
+    if kind in ("image", "file") and line_message_id and not too_large:
+        from madoguchi.inbox.tasks import fetch_attachment
 
-            fetch_attachment.enqueue(message.pk)
+        fetch_attachment.enqueue(message.pk)
     return message
 
 
@@ -343,20 +342,21 @@ def conversations_close_idle() -> int:
     return closed
 
 
-def counseling_purge_before(cutoff: datetime) -> int:
-    """Retention: counseling conversations closed before `cutoff`, with every message, go."""
+def _closed_purge_before(cutoff: datetime, *, counseling: bool) -> int:
     _total, per_model = Conversation.objects.filter(
-        is_counseling=True, status=Conversation.Status.CLOSED, closed_at__lt=cutoff
+        is_counseling=counseling, status=Conversation.Status.CLOSED, closed_at__lt=cutoff
     ).delete()
     return per_model.get("inbox.Conversation", 0)
+
+
+def counseling_purge_before(cutoff: datetime) -> int:
+    """Retention: counseling conversations closed before `cutoff`, with every message, go."""
+    return _closed_purge_before(cutoff, counseling=True)
 
 
 def inquiries_purge_before(cutoff: datetime) -> int:
     """Retention: other conversations closed before `cutoff`."""
-    _total, per_model = Conversation.objects.filter(
-        is_counseling=False, status=Conversation.Status.CLOSED, closed_at__lt=cutoff
-    ).delete()
-    return per_model.get("inbox.Conversation", 0)
+    return _closed_purge_before(cutoff, counseling=False)
 
 
 def conversations_erase(channel_id: int, line_user_id: str, pseudonym: str) -> int:

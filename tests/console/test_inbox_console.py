@@ -89,7 +89,8 @@ def test_staff_reply_note_assign_and_close_from_the_console(staff_client, conver
     client = staff_client("dept_staff")
     url = reverse("console:inbox_conversation", args=[conversation.pk])
     page = client.get(url).content.decode()
-    assert "I の写真" in page or "attachments" in page
+    photo = reverse("console:inbox_attachment", args=[conversation.pk, conversations["IM"].pk])
+    assert f'src="{photo}"' in page  # the resident's photo is shown
     conversation.refresh_from_db()
     assert conversation.unread == 0
 

@@ -170,6 +170,7 @@ def test_a_photo_is_kept_without_its_location(sim, channel):
         {"type": "message", "message": {"type": "image"}, "content": base64.b64encode(original).decode()},
     )
     run_tasks()
+    assert "GET /v2/bot/message/{messageId}/content" in sim.stats()["endpoints"]
     attachment = Attachment.objects.get()
     assert attachment.content_type == "image/jpeg"
     cleaned = Image.open(io.BytesIO(base64.b64decode(attachment.data)))
@@ -241,3 +242,25 @@ def test_keys_rotate_and_the_old_key_can_then_go(sim, counseling_channel, counse
         assert counseling_channel.access_token
     finally:
         crypto._fernet.cache_clear()
+
+
+def test_a_file_larger_than_we_keep_is_noted_not_downloaded(sim, channel, settings):
+    from tests.inbox.test_handoff import _ask_for_a_person
+
+    _ask_for_a_person(sim, "button")
+    sim.send(
+        "U" + "a" * 32,
+        {
+            "type": "message",
+            "message": {
+                "type": "file",
+                "fileName": "huge.zip",
+                "fileSize": settings.LINE_CONTENT_MAX_BYTES + 1,
+            },
+        },
+    )
+    run_tasks()
+    message = Message.objects.get(kind="file")
+    assert "大きすぎる" in message.body and "huge.zip" in message.body
+    assert not Attachment.objects.exists()
+    assert "GET /v2/bot/message/{messageId}/content" not in sim.stats()["endpoints"]
