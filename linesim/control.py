@@ -70,6 +70,12 @@ async def send(request: Request) -> Response:
         user.friend = True
     elif event["type"] == "unfollow":
         user.friend = False
+    elif event["type"] == "postback":
+        # A richmenuswitch tap: LINE links the user to the alias's menu, then tells the bot.
+        params = event.get("postback", {}).get("params") or {}
+        alias_menu = state.rich_menu_aliases.get(str(params.get("newRichMenuAliasId", "")))
+        if alias_menu is not None and alias_menu in state.rich_menus:
+            user.rich_menu_id = alias_menu
     client = request.app.state.http
     status = await webhooks.post(client, channel, webhooks.envelope(channel, [event]))
     answer: dict[str, Any] = {"webhookEventId": event["webhookEventId"], "status": status}
@@ -123,29 +129,76 @@ async def richmenu_image(request: Request) -> Response:
 
 
 async def id_token(request: Request) -> Response:
+    """An ID token for this user, as LINE Login issues one to a LIFF app (`clientId` is the LINE
+    Login channel's id); `expiresIn` (seconds, default 3600, may be negative) makes short-lived
+    or already expired tokens for tests."""
     state = _state(request)
     data = await _json_object(request)
     if isinstance(data, JSONResponse):
         return data
     user_id = request.path_params["userId"]
-    if not isinstance(data.get("clientId"), str):
+    if not _valid_user_id(user_id):
+        return _bad("userId must be 1-64 letters and digits")
+    client_id = data.get("clientId")
+    if not isinstance(client_id, str) or not client_id or len(client_id) > 64:
         return _bad("clientId is required")
+    expires_in = data.get("expiresIn", 3600)
+    if not isinstance(expires_in, int) or not -86400 <= expires_in <= 86400:
+        return _bad("expiresIn must be whole seconds within a day")
     now = int(time.time())
     user = state.user(user_id)
     token = secrets.token_urlsafe(32)
     claims = {
         "iss": "https://access.line.me",
         "sub": user_id,
-        "aud": data["clientId"],
-        "exp": now + 3600,
+        "aud": client_id,
+        "exp": now + expires_in,
         "iat": now,
         "amr": ["linesso"],
         "name": user.display_name,
     }
+    if user.picture_url:
+        claims["picture"] = user.picture_url
     if isinstance(data.get("nonce"), str):
         claims["nonce"] = data["nonce"]
     state.id_tokens[token] = claims
     return JSONResponse({"idToken": token})
+
+
+LIFF_VIEW_TYPES = ("full", "tall", "compact")
+
+
+async def add_liff_app(request: Request) -> Response:
+    """Registers a LIFF app: where LINE opens it (`endpointUrl`) and the LINE Login channel it
+    belongs to (`channelId`, the audience of its ID tokens)."""
+    data = await _json_object(request)
+    if isinstance(data, JSONResponse):
+        return data
+    channel_id, endpoint = data.get("channelId"), data.get("endpointUrl")
+    if not isinstance(channel_id, str) or not channel_id.isascii() or not channel_id.isalnum():
+        return _bad("channelId (the LINE Login channel's id) is required")
+    if (
+        not isinstance(endpoint, str)
+        or not endpoint.startswith(("http://", "https://"))
+        or len(endpoint) > 1000
+    ):
+        return _bad("endpointUrl must be an http(s) URL")
+    view_type = data.get("viewType", "full")
+    if view_type not in LIFF_VIEW_TYPES:
+        return _bad("viewType must be full, tall or compact")
+    liff_id = data.get("liffId") or f"{channel_id}-{secrets.token_hex(4)}"
+    if not isinstance(liff_id, str) or not 1 <= len(liff_id) <= 64 or not liff_id.replace("-", "").isalnum():
+        return _bad("liffId must be letters, digits and hyphens")
+    app = {"liffId": liff_id, "channelId": channel_id, "endpointUrl": endpoint, "viewType": view_type}
+    _state(request).liff_apps[liff_id] = app
+    return JSONResponse(app)
+
+
+async def get_liff_app(request: Request) -> Response:
+    app = _state(request).liff_apps.get(request.path_params["liffId"])
+    if app is None:
+        return _bad("no such LIFF app", 404)
+    return JSONResponse(app)
 
 
 async def add_fault(request: Request) -> Response:
@@ -211,11 +264,35 @@ async def post_webhook(request: Request) -> Response:
 
 
 async def stats(request: Request) -> Response:
-    return JSONResponse(_state(request).stats())
+    state = _state(request)
+    if request.query_params.get("summary"):
+        return JSONResponse({**state.received_summary(), "endpoints": state.stats()["endpoints"]})
+    return JSONResponse(state.stats())
+
+
+MAX_BULK_USERS = 100_000
+
+
+async def put_users(request: Request) -> Response:
+    """Make many users friends at once (benchmarks with a million residents)."""
+    data = await _json_object(request)
+    if isinstance(data, JSONResponse):
+        return data
+    user_ids = data.get("userIds")
+    if not isinstance(user_ids, list) or len(user_ids) > MAX_BULK_USERS:
+        return _bad(f"userIds must be a list of at most {MAX_BULK_USERS}")
+    if not all(isinstance(uid, str) and _valid_user_id(uid) for uid in user_ids):
+        return _bad("userIds must be 1-64 letters and digits")
+    state = _state(request)
+    with state.lock:
+        for user_id in user_ids:
+            state.user(user_id).friend = bool(data.get("friend", True))
+    return JSONResponse({"users": len(user_ids)})
 
 
 async def reset(request: Request) -> Response:
-    _state(request).reset()
+    data = await request.json() if await request.body() else {}
+    _state(request).reset(users=isinstance(data, dict) and data.get("users") is True)
     return JSONResponse({"ok": True})
 
 
@@ -241,11 +318,14 @@ async def config(request: Request) -> Response:
 
 def routes() -> list[Route]:
     return [
+        Route("/_sim/users", put_users, methods=["PUT"]),
         Route("/_sim/users/{userId}/send", send, methods=["POST"]),
         Route("/_sim/users/{userId}/messages", messages, methods=["GET"]),
         Route("/_sim/users/{userId}", put_user, methods=["PUT"]),
         Route("/_sim/users/{userId}/richmenu", user_richmenu, methods=["GET"]),
         Route("/_sim/users/{userId}/id-token", id_token, methods=["POST"]),
+        Route("/_sim/liff/apps", add_liff_app, methods=["POST"]),
+        Route("/_sim/liff/apps/{liffId}", get_liff_app, methods=["GET"]),
         Route("/_sim/richmenus/{richMenuId}/image", richmenu_image, methods=["GET"]),
         Route("/_sim/faults", add_fault, methods=["POST"]),
         Route("/_sim/faults", clear_faults, methods=["DELETE"]),

@@ -106,10 +106,10 @@ async def multicast(call: Call) -> Result:
     ]
     if _over_quota(call, len(recipients) * len(call.json["messages"])):
         return _error(429, "You have reached your monthly limit.")
-    sent: list[dict[str, str]] = []
-    for user_id in recipients:
-        sent += call.state.deliver(user_id, call.json["messages"], "multicast")
-    return 200, {}, _accept(call, key, sent)
+    count = call.state.deliver_many(recipients, call.json["messages"], "multicast")
+    for unit in call.json.get("customAggregationUnits") or []:
+        call.state.aggregate(unit, count)
+    return 200, {}, _accept(call, key, [{} for _ in range(count)])
 
 
 async def broadcast(call: Call, via: str = "broadcast") -> Result:
@@ -119,10 +119,8 @@ async def broadcast(call: Call, via: str = "broadcast") -> Result:
     friends = _friends(call)
     if _over_quota(call, len(friends) * len(call.json["messages"])):
         return _error(429, "You have reached your monthly limit.")
-    sent: list[dict[str, str]] = []
-    for user_id in friends:
-        sent += call.state.deliver(user_id, call.json["messages"], via)
-    headers = _accept(call, key, sent)
+    count = call.state.deliver_many(friends, call.json["messages"], via)
+    headers = _accept(call, key, [{} for _ in range(count)])
     return (202 if via == "narrowcast" else 200), {}, headers
 
 
@@ -221,6 +219,20 @@ async def insight_event(call: Call) -> Result:
     )
 
 
+async def insight_unit(call: Call) -> Result:
+    # linesim does not model who opened what: LINE reports null below 20 people, so do we.
+    unit = call.request.query_params.get("customAggregationUnit", "")
+    if unit not in call.state.units:
+        return _error(404, "Not found")
+    overview = {
+        "uniqueImpression": None,
+        "uniqueClick": None,
+        "uniqueMediaPlayed": None,
+        "uniqueMediaPlayed100Percent": None,
+    }
+    return 200, {"overview": overview, "messages": [], "clicks": []}, {}
+
+
 # Rich menus
 
 
@@ -244,8 +256,17 @@ async def richmenu_list(call: Call) -> Result:
 
 
 async def richmenu_delete(call: Call) -> Result:
-    if call.state.rich_menus.pop(call.request.path_params["richMenuId"], None) is None:
+    menu_id = call.request.path_params["richMenuId"]
+    if call.state.rich_menus.pop(menu_id, None) is None:
         return _error(404, "Not found")
+    # A deleted menu is no longer shown to anyone it was linked to, nor as the default.
+    call.state.rich_menu_images.pop(menu_id, None)
+    for user in call.state.users.values():
+        if user.rich_menu_id == menu_id:
+            user.rich_menu_id = None
+    for channel_id, default_id in list(call.state.default_rich_menu.items()):
+        if default_id == menu_id:
+            del call.state.default_rich_menu[channel_id]
     return 200, {}, {}
 
 
@@ -255,11 +276,50 @@ async def richmenu_upload(call: Call) -> Result:
         return _error(404, "Not found")
     if menu_id in call.state.rich_menu_images:
         return _error(400, "An image has already been uploaded to the richmenu")
-    media_type = call.request.headers.get("content-type", "")
+    media_type = call.request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type not in {"image/png", "image/jpeg"} or not call.body:
         return _error(400, "The image must be a PNG or JPEG")
+    problem = _rich_menu_image_problem(call.body, media_type)
+    if problem:
+        return _error(400, problem)
     call.state.rich_menu_images[menu_id] = (call.body, media_type)
     return 200, {}, {}
+
+
+RICH_MENU_IMAGE_MAX = 1_000_000  # 1 MB
+
+
+def _image_size(data: bytes, media_type: str) -> tuple[int, int] | None:
+    """Width and height from a PNG's IHDR or a JPEG's frame header; None when it is neither."""
+    if media_type == "image/png":
+        if data[:8] != b"\x89PNG\r\n\x1a\n" or data[12:16] != b"IHDR" or len(data) < 24:
+            return None
+        return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    if data[:2] != b"\xff\xd8":
+        return None
+    at = 2
+    while at + 9 < len(data):
+        if data[at] != 0xFF:
+            return None
+        marker = data[at + 1]
+        length = int.from_bytes(data[at + 2 : at + 4], "big")
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            return int.from_bytes(data[at + 7 : at + 9], "big"), int.from_bytes(data[at + 5 : at + 7], "big")
+        at += 2 + length
+    return None
+
+
+def _rich_menu_image_problem(data: bytes, media_type: str) -> str:
+    """LINE's rules for a rich menu image: ≤1 MB, 800–2500 px wide, ≥250 px high, ratio ≥1.45."""
+    if len(data) > RICH_MENU_IMAGE_MAX:
+        return "The image size must be less than 1MB"
+    size = _image_size(data, media_type)
+    if size is None:
+        return "The image is not a valid " + ("PNG" if media_type == "image/png" else "JPEG")
+    width, height = size
+    if not (800 <= width <= 2500 and height >= 250 and width / height >= 1.45):
+        return "The image size is invalid (width 800-2500, height >= 250, width/height >= 1.45)"
+    return ""
 
 
 async def richmenu_download(call: Call) -> Result:
@@ -418,14 +478,23 @@ async def issue_token(call: Call) -> Result:
 
 
 async def verify_id_token(call: Call) -> Result:
+    """LINE Login's ID token check, with LINE Login's error shape (`error`, `error_description`)."""
     form = {key: values[0] for key, values in parse_qs(call.body.decode("utf-8", "replace")).items()}
+
+    def refused(description: str) -> Result:
+        return 400, {"error": "invalid_request", "error_description": description}, {}
+
     claims = call.state.id_tokens.get(form.get("id_token", ""))
-    if claims is None or claims["exp"] < time.time():
-        return _error(400, "Invalid IdToken.")
+    if claims is None:
+        return refused("Invalid IdToken.")
+    if claims["exp"] < time.time():
+        return refused("IdToken expired.")
     if form.get("client_id") != claims["aud"]:
-        return _error(400, "Invalid IdToken Audience.")
+        return refused("Invalid IdToken Audience.")
     if form.get("nonce") and form["nonce"] != claims.get("nonce"):
-        return _error(400, "Invalid IdToken Nonce.")
+        return refused("Invalid IdToken Nonce.")
+    if form.get("user_id") and form["user_id"] != claims["sub"]:
+        return refused("Invalid IdToken Subject Identifier.")
     return 200, claims, {}
 
 
@@ -447,6 +516,7 @@ ROUTES: list[tuple[str, str, Any, bool]] = [
     ("GET", "/v2/bot/profile/{userId}", profile, True),
     ("GET", "/v2/bot/info", bot_info, True),
     ("GET", "/v2/bot/insight/message/event", insight_event, True),
+    ("GET", "/v2/bot/insight/message/event/aggregation", insight_unit, True),
     ("POST", "/v2/bot/chat/markAsRead", accepted, True),
     ("POST", "/v2/bot/chat/loading/start", loading, True),
     ("POST", "/v2/bot/richmenu", richmenu_create, True),

@@ -94,7 +94,9 @@ class State:
         self.rich_menu_aliases: dict[str, str] = {}  # alias → rich menu id
         self.v21_tokens: dict[str, tuple[str, float]] = {}  # token → channel, expiry
         self.id_tokens: dict[str, dict[str, Any]] = {}
+        self.liff_apps: dict[str, dict[str, Any]] = {}  # LIFF id → app (kept across reset, as channels)
         self.requests: dict[str, dict[str, Any]] = {}  # request id → what was sent (insight, narrowcast)
+        self.units: dict[str, int] = {}  # custom aggregation unit → recipients (insight)
         self.faults: list[Fault] = []
         self.windows: dict[tuple[str, str], deque[float]] = defaultdict(deque)
         self.endpoint_stats: dict[str, dict[str, Any]] = {}
@@ -136,6 +138,24 @@ class State:
                 sent.append({"id": message_id, "quoteToken": secrets.token_urlsafe(16)})
             self.sent_this_month += len(messages)
         return sent
+
+    def deliver_many(self, user_ids: list[str], messages: list[dict[str, Any]], via: str) -> int:
+        """Record the same messages as received by many users (multicast, broadcast): one record
+        per message shared by all of them, so a million recipients cost a million list appends."""
+        at = now_iso()
+        records = [
+            {**message, "via": via, "at": at, "id": str(secrets.randbelow(10**17) + 10**17)}
+            for message in messages
+        ]
+        with self.lock:
+            for user_id in user_ids:
+                self.user(user_id).received.extend(records)
+            self.sent_this_month += len(messages) * len(user_ids)
+        return len(user_ids)
+
+    def aggregate(self, unit: str, recipients: int) -> None:
+        with self.lock:
+            self.units[unit] = self.units.get(unit, 0) + recipients
 
     # reply tokens
 
@@ -184,6 +204,17 @@ class State:
             entry["requests"] += 1
             entry["statuses"][str(status)] = entry["statuses"].get(str(status), 0) + 1
 
+    def received_summary(self) -> dict[str, Any]:
+        """How many friends received how many messages: {"0": n, "1": n, "2": n …}. Benchmarks use
+        it to prove no duplicate and no miss over a million users without listing them."""
+        with self.lock:
+            histogram: dict[str, int] = {}
+            for user in self.users.values():
+                if user.friend:
+                    key = str(len(user.received))
+                    histogram[key] = histogram.get(key, 0) + 1
+            return {"friends": sum(histogram.values()), "received": histogram}
+
     def stats(self) -> dict[str, Any]:
         with self.lock:
             users = {uid: {"received": len(u.received)} for uid, u in self.users.items() if u.received}
@@ -196,10 +227,18 @@ class State:
                 "messages": sum(len(u.received) for u in self.users.values()),
             }
 
-    def reset(self) -> None:
+    def reset(self, *, users: bool = False) -> None:
+        """Forget what was sent (and, with `users`, every user too)."""
         with self.lock:
+            if users:
+                self.users.clear()
             for user in self.users.values():
                 user.received.clear()
+                user.rich_menu_id = None
+            self.rich_menus.clear()
+            self.rich_menu_images.clear()
+            self.rich_menu_aliases.clear()
+            self.default_rich_menu.clear()
             self.faults.clear()
             self.windows.clear()
             self.endpoint_stats.clear()
@@ -207,6 +246,7 @@ class State:
             self.reply_tokens.clear()
             self.sent_this_month = 0
             self.requests.clear()
+            self.units.clear()
 
 
 def request_id() -> str:

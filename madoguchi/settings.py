@@ -74,8 +74,14 @@ INSTALLED_APPS = [
     "madoguchi.faq",
     "madoguchi.inbox",
     "madoguchi.scenarios",
+    "madoguchi.messaging",
+    "madoguchi.richmenus",
+    "madoguchi.reports",
     "madoguchi.channels.line",
+    "madoguchi.registration",
     "madoguchi.console",
+    "madoguchi.liff",
+    "madoguchi.outcomes",
     "madoguchi.demo",
 ]
 
@@ -92,11 +98,20 @@ MIDDLEWARE = [
     "madoguchi.core.middleware.ContentSecurityPolicyMiddleware",
 ]
 
-# The console loads nothing from elsewhere and runs no inline script.
+# Map tiles for the report maps (Leaflet): a URL template with {z}/{x}/{y}, or empty for no
+# tiles (markers on a plain background). Its host is the one foreign origin pages may load from.
+MAP_TILE_URL = env_str("MADOGUCHI_MAP_TILE_URL", "https://cyberjapandata.gsi.go.jp/xyz/std/{z}/{x}/{y}.png")
+MAP_ATTRIBUTION = env_str("MADOGUCHI_MAP_ATTRIBUTION", "地理院タイル")
+_TILE_ORIGIN = "/".join(MAP_TILE_URL.split("/")[:3]) if MAP_TILE_URL.startswith("https://") else ""
+
+# The console loads nothing from elsewhere (but map tiles) and runs no inline script.
 CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    f"default-src 'self'; img-src 'self' data: {_TILE_ORIGIN}; style-src 'self'; script-src 'self'; "
     "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
 )
+
+# A refused form post (CSRF): residents on LIFF pages get a plain Japanese page, staff Django's.
+CSRF_FAILURE_VIEW = "madoguchi.liff.views.csrf_failure"
 
 ROOT_URLCONF = "madoguchi.urls"
 WSGI_APPLICATION = "madoguchi.wsgi.application"
@@ -113,6 +128,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "madoguchi.console.nav.console_nav",
+                "madoguchi.console.richmenu_views.disaster_banner",
             ],
         },
     },
@@ -200,6 +216,29 @@ EVENT_STUCK_SECONDS = env_int("MADOGUCHI_EVENT_STUCK_SECONDS", 300, minimum=1)
 # Which code sends on which kind of channel (channels.base resolves it; domain apps never
 # import an integration directly).
 CHANNEL_TRANSPORTS = {"line": "madoguchi.channels.line.client.LineTransport"}
+CHANNEL_RICH_MENUS = {"line": "madoguchi.channels.line.richmenu.LineRichMenus"}
+
+# Rich menus. The address residents' phones reach Madoguchi at: a menu cell may open one of its
+# pages by path (/liff/register/ …).
+MADOGUCHI_PUBLIC_URL = env_str("MADOGUCHI_PUBLIC_URL", "http://127.0.0.1:8000")
+# LINE allows 100 menu creations and 3 batch moves an hour: a sync told to slow down waits this long.
+MADOGUCHI_RICHMENU_RATE_WAIT_SECONDS = env_int("MADOGUCHI_RICHMENU_RATE_WAIT_SECONDS", 600, minimum=0)
+# How often a sync asks LINE whether a batch move has finished (100 an hour at most).
+MADOGUCHI_RICHMENU_POLL_SECONDS = env_int("MADOGUCHI_RICHMENU_POLL_SECONDS", 15, minimum=0)
+# A sync with no sign of life for this long belonged to a worker that stopped; it is resumed.
+MADOGUCHI_RICHMENU_STUCK_SECONDS = env_int("MADOGUCHI_RICHMENU_STUCK_SECONDS", 300, minimum=1)
+# Failures (5xx, dropped connections) after which a sync stops and shows its error.
+MADOGUCHI_RICHMENU_JOB_ATTEMPTS = env_int("MADOGUCHI_RICHMENU_JOB_ATTEMPTS", 8, minimum=1)
+
+# Deliveries (madoguchi.messaging). LINE allows 200 multicast requests a second per channel; we
+# pace below it. Senders are threads of one worker sending batches at once (PostgreSQL; SQLite
+# sends one at a time). A batch claimed longer ago than the stale time belonged to a worker that
+# died: it is sent again under the same retry key, which LINE turns into a no-op if it went out.
+DELIVERY_MULTICAST_PER_SECOND = float(env_str("MADOGUCHI_DELIVERY_MULTICAST_PER_SECOND", "195"))
+DELIVERY_SENDERS = env_int("MADOGUCHI_DELIVERY_SENDERS", 6, minimum=1)
+DELIVERY_STALE_SECONDS = env_int("MADOGUCHI_DELIVERY_STALE_SECONDS", 60, minimum=1)
+# One worker task sends for at most this long, then hands over (other tasks get their turn).
+DELIVERY_SLICE_SECONDS = env_int("MADOGUCHI_DELIVERY_SLICE_SECONDS", 120, minimum=1)
 
 # The city's name as residents see it in the bot's words.
 MADOGUCHI_CITY_NAME = env_str("MADOGUCHI_CITY_NAME", "みどり市")
@@ -229,6 +268,17 @@ MADOGUCHI_CITY_PLACES = env_list(
     "MADOGUCHI_CITY_PLACES", ["みどり市", "みどり", "中央", "北", "南", "東", "西", "港", "山手", "川辺"]
 )
 
+# Residents' registration: the version of the terms they consent to (a new version asks every
+# resident to consent again) and where the terms are read (empty: Madoguchi's own page, /liff/terms/).
+MADOGUCHI_TERMS_VERSION = env_str("MADOGUCHI_TERMS_VERSION", "2026-04")
+MADOGUCHI_TERMS_URL = env_str("MADOGUCHI_TERMS_URL", "")
+# LIFF pages (resident forms inside LINE). The SDK they load: empty means LINE's own
+# (https://static.line-scdn.net/liff/edge/2/sdk.js) when MADOGUCHI_LINE_API_HOST is LINE's, else
+# linesim's stand-in at <MADOGUCHI_LINE_API_HOST>/liff/sdk.js.
+LIFF_SDK_URL = env_str("MADOGUCHI_LIFF_SDK_URL", "")
+# How long a resident stays signed in on LIFF pages after LINE vouched for them.
+LIFF_SESSION_SECONDS = env_int("MADOGUCHI_LIFF_SESSION_SECONDS", 30 * 60, minimum=60)
+
 # The inbox (1:1 conversations with staff). Office hours as "days HH:MM-HH:MM" (mon..sun); Japanese
 # public holidays (jpholiday) and the listed dates (YYYY-MM-DD, e.g. 12-29..01-03) are closed.
 MADOGUCHI_OFFICE_HOURS = env_str("MADOGUCHI_OFFICE_HOURS", "mon-fri 08:30-17:15")
@@ -249,6 +299,19 @@ MADOGUCHI_CRISIS_TEXT = env_str("MADOGUCHI_CRISIS_TEXT", "") or (
     "相談員にもお伝えしました。"
 )
 
+# Defect reports (不具合通報). The city as a box: "south,west,north,east" (places outside are
+# refused); photo size; description length; what counts as a duplicate (same category, this
+# close, this many days apart).
+MADOGUCHI_CITY_BOUNDS = env_list("MADOGUCHI_CITY_BOUNDS", ["35.30", "139.20", "35.50", "139.50"])
+REPORTS_PHOTO_MAX_BYTES = env_int("MADOGUCHI_REPORTS_PHOTO_MAX_BYTES", 10_000_000, minimum=100_000)
+REPORTS_DESCRIPTION_MAX = env_int("MADOGUCHI_REPORTS_DESCRIPTION_MAX", 1000, minimum=50)
+REPORTS_DUPLICATE_METERS = env_int("MADOGUCHI_REPORTS_DUPLICATE_METERS", 30, minimum=1)
+REPORTS_DUPLICATE_DAYS = env_int("MADOGUCHI_REPORTS_DUPLICATE_DAYS", 14, minimum=1)
+# The public page of published reports and their outcomes (/reports/).
+REPORTS_PUBLIC_PAGE = env_bool("MADOGUCHI_REPORTS_PUBLIC_PAGE", True)
+# Open311 GeoReport v2 (/open311/v2/): the one jurisdiction_id this city answers to.
+OPEN311_JURISDICTION = env_str("MADOGUCHI_OPEN311_JURISDICTION", "midori.example.jp")
+
 # Retention: how long each kind of data is kept before the daily purge removes it
 # (core/retention.py lists them all).
 RETAIN_INBOUND_EVENTS_DAYS = env_int("MADOGUCHI_RETAIN_INBOUND_EVENTS_DAYS", 90, minimum=1)
@@ -257,6 +320,8 @@ RETAIN_OUTBOUND_REQUESTS_DAYS = env_int("MADOGUCHI_RETAIN_OUTBOUND_REQUESTS_DAYS
 RETAIN_COUNSELING_DAYS = env_int("MADOGUCHI_RETAIN_COUNSELING_DAYS", 365, minimum=1)
 # Other inbox conversations, and the images residents sent in them.
 RETAIN_INBOX_DAYS = env_int("MADOGUCHI_RETAIN_INBOX_DAYS", 3 * 365, minimum=1)
+# Photos of defect reports, counted from the report's closing (published photos stay).
+RETAIN_REPORT_PHOTOS_DAYS = env_int("MADOGUCHI_RETAIN_REPORT_PHOTOS_DAYS", 3 * 365, minimum=1)
 RETAIN_AUDIT_DAYS = env_int("MADOGUCHI_RETAIN_AUDIT_DAYS", 5 * 365, minimum=30)
 
 LOG_LEVEL = env_str("MADOGUCHI_LOG_LEVEL", "INFO").upper()

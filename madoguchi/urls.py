@@ -21,5 +21,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("line/", include("madoguchi.channels.line.urls")),
     path("console/", include("madoguchi.console.urls")),
+    path("liff/", include("madoguchi.liff.urls")),
+    path("open311/v2/", include("madoguchi.open311.urls")),
+    path("reports/", include("madoguchi.outcomes.urls")),
     path("admin/", admin.site.urls),
 ]

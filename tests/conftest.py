@@ -10,6 +10,7 @@ import base64
 import hashlib
 import hmac
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -25,6 +26,10 @@ from django_tasks_db.management.commands.db_worker import Worker
 from madoguchi.chatbot.models import Keyword
 from madoguchi.core.models import Channel
 from madoguchi.core.worker import task_worker
+
+# The live server on 127.0.0.1, where linesim runs too: linesim's phone page frames LIFF pages, and
+# their cookies (SameSite=Lax) are sent in the frame only when both are the same site.
+os.environ.setdefault("DJANGO_LIVE_TEST_SERVER_ADDRESS", "127.0.0.1")
 
 SIM_CHANNEL_ID = "2000000001"
 SIM_SECRET = "linesim-demo-secret"
@@ -76,6 +81,16 @@ class Sim:
 
     def set_profile(self, user_id: str, **profile: Any) -> None:
         self.http.put(f"/_sim/users/{user_id}", json=profile).raise_for_status()
+
+    def id_token(self, user_id: str, client_id: str, **extra: Any) -> str:
+        """An ID token as LINE Login gives a LIFF app (extra: expiresIn, nonce)."""
+        response = self.http.post(f"/_sim/users/{user_id}/id-token", json={"clientId": client_id, **extra})
+        response.raise_for_status()
+        return str(response.json()["idToken"])
+
+    def liff_app(self, liff_id: str, channel_id: str, endpoint_url: str) -> None:
+        app = {"liffId": liff_id, "channelId": channel_id, "endpointUrl": endpoint_url}
+        self.http.post("/_sim/liff/apps", json=app).raise_for_status()
 
 
 @pytest.fixture(autouse=True)
@@ -138,6 +153,27 @@ def channel(transactional_db: None) -> Channel:
     Keyword.objects.create(
         phrase="こんにちは", match=Keyword.Match.CONTAINS, reply_text="こんにちは。ご用件をどうぞ。"
     )
+    return channel
+
+
+LOGIN_CHANNEL_ID = "2000000101"
+LIFF_ID = "2000000101-testliff"
+
+
+@pytest.fixture
+def liff_channel(channel: Channel) -> Channel:
+    """The demo channel with its LIFF app (on a LINE Login channel), and みどり市's districts and
+    interests to register."""
+    from madoguchi.demo.setup import DEMO_DISTRICTS, DEMO_INTERESTS
+    from madoguchi.residents.models import District, Interest
+
+    channel.login_channel_id = LOGIN_CHANNEL_ID
+    channel.liff_id = LIFF_ID
+    channel.save(update_fields=["login_channel_id", "liff_id"])
+    for order, (code, name, english) in enumerate(DEMO_DISTRICTS):
+        District.objects.create(code=code, name=name, names_by_language={"en": english}, sort_order=order)
+    for order, (code, name, english) in enumerate(DEMO_INTERESTS):
+        Interest.objects.create(code=code, name=name, names_by_language={"en": english}, sort_order=order)
     return channel
 
 

@@ -251,7 +251,7 @@ def test_rich_menu_upload_link_and_what_the_user_sees(sim, line):
         ],
     }
     menu_id = line.post("/v2/bot/richmenu", json=menu).json()["richMenuId"]
-    png = b"\x89PNG\r\n\x1a\n fake"
+    png = _png(2500, 843)
     assert (
         line.post(
             f"/v2/bot/richmenu/{menu_id}/content", content=png, headers={"content-type": "image/png"}
@@ -263,6 +263,72 @@ def test_rich_menu_upload_link_and_what_the_user_sees(sim, line):
     seen = sim.get(f"/_sim/users/{USER}/richmenu").json()
     assert seen["richMenuId"] == menu_id and seen["chatBarText"] == "メニュー"
     assert sim.get(seen["imageUrl"]).content == png
+
+
+def _png(width: int, height: int, padding: int = 0) -> bytes:
+    """A real (blank) PNG, built by hand: linesim's tests need no imaging library."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\x00" + b"\x00" * width for _ in range(height))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(rows, 9))
+        + (chunk(b"tEXt", b"c\x00" + b"x" * padding) if padding else b"")
+        + chunk(b"IEND", b"")
+    )
+
+
+MENU = {
+    "size": {"width": 2500, "height": 843},
+    "selected": False,
+    "name": "m",
+    "chatBarText": "menu",
+    "areas": [
+        {"bounds": {"x": 0, "y": 0, "width": 1250, "height": 843}, "action": {"type": "message", "text": "a"}}
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("image", "media_type", "problem"),
+    [
+        (_png(2500, 843, padding=1_000_001), "image/png", "less than 1MB"),
+        (_png(700, 300), "image/png", "size is invalid"),
+        (_png(1000, 1000), "image/png", "size is invalid"),
+        (b"GIF89a" + b"\x00" * 100, "image/png", "not a valid PNG"),
+        (_png(2500, 843), "image/jpeg", "not a valid JPEG"),
+        (_png(2500, 843), "image/gif", "PNG or JPEG"),
+    ],
+)
+def test_rich_menu_images_that_line_refuses(sim, line, image, media_type, problem):
+    menu_id = line.post("/v2/bot/richmenu", json=MENU).json()["richMenuId"]
+    refused = line.post(
+        f"/v2/bot/richmenu/{menu_id}/content", content=image, headers={"content-type": media_type}
+    )
+    assert refused.status_code == 400 and problem in refused.json()["message"]
+
+
+def test_a_richmenuswitch_tap_links_the_user_to_the_alias_menu(sim, line):
+    follow(sim)
+    first = line.post("/v2/bot/richmenu", json=MENU).json()["richMenuId"]
+    second = line.post("/v2/bot/richmenu", json=MENU).json()["richMenuId"]
+    line.post("/v2/bot/richmenu/alias", json={"richMenuAliasId": "tab-2", "richMenuId": second})
+    line.post(f"/v2/bot/user/all/richmenu/{first}")
+    assert sim.get(f"/_sim/users/{USER}/richmenu").json()["richMenuId"] == first
+    tap = {
+        "type": "postback",
+        "postback": {"data": "a=tab", "params": {"newRichMenuAliasId": "tab-2", "status": "SUCCESS"}},
+    }
+    assert sim.post(f"/_sim/users/{USER}/send", json=tap).status_code == 200
+    assert sim.get(f"/_sim/users/{USER}/richmenu").json()["richMenuId"] == second
+    # Deleting the menu takes it away from the user (the default shows again).
+    assert line.delete(f"/v2/bot/richmenu/{second}").status_code == 200
+    assert sim.get(f"/_sim/users/{USER}/richmenu").json()["richMenuId"] == first
 
 
 def test_id_token_from_the_control_api_verifies(sim):

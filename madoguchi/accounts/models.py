@@ -39,6 +39,8 @@ class StaffProfile(models.Model):
     totp_confirmed = models.BooleanField(_("二要素認証を設定済み"), default=False)
     totp_last_step = models.BigIntegerField(default=0, help_text=_("使用済みの最後のコード (再利用防止)"))
     failed_logins = models.PositiveSmallIntegerField(default=0)
+    # The staff member's own LINE account (user id on the city's channel), for test sends.
+    line_user_id = models.CharField(_("自分の LINE ユーザー ID（テスト送信先）"), max_length=64, blank=True)
     locked_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -29,6 +29,7 @@ class Perm:
     RESIDENTS_EXPORT = "residents.export"
     RESIDENTS_ERASE_REQUEST = "residents.erase_request"
     RESIDENTS_ERASE_APPROVE = "residents.erase_approve"
+    RESIDENTS_TAG = "residents.tag"  # add and remove tags on residents
     KEYWORDS_MANAGE = "chatbot.keywords_manage"
     FAQ_MANAGE = "faq.manage"
     SCENARIOS_MANAGE = "scenarios.manage"
@@ -41,6 +42,15 @@ class Perm:
     INBOX_FIGURES = "inbox.figures"  # response times and counts, no content
     CANNED_MANAGE = "inbox.canned_manage"
     COUNSELING_VIEW = "counseling.view"  # read and answer counseling: counselors alone
+    SEGMENTS_MANAGE = "messaging.segments_manage"
+    DELIVERIES_COMPOSE = "messaging.compose"  # write deliveries, step sequences and templates
+    DELIVERIES_APPROVE = "messaging.approve"  # approve (and cancel) what others wrote
+    RICHMENU_MANAGE = "richmenus.manage"  # the city's rich menus: edit and put on LINE
+    DISASTER_SWITCH = "richmenus.disaster_switch"  # disaster mode on and off
+    REPORTS_HANDLE = "reports.handle"  # defect reports: list, map, status, notes, merge
+    REPORTS_EXPORT = "reports.export"
+    REPORTS_PUBLISH = "reports.publish"  # show a report, its photos and outcome to the public
+    REPORTS_API_KEYS = "reports.api_keys"  # Open311 API keys
 
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
@@ -55,16 +65,39 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             Perm.SCENARIOS_MANAGE,
             Perm.AUDIT_VIEW,
             Perm.INBOX_FIGURES,
+            Perm.RICHMENU_MANAGE,
+            Perm.DISASTER_SWITCH,
+            Perm.REPORTS_API_KEYS,
         }
     ),
-    Role.DELIVERY: frozenset({Perm.DASHBOARD_VIEW, Perm.SCENARIOS_MANAGE}),
+    # 広報 owns deliveries and what every resident sees: the rich menus, and the disaster switch.
+    Role.DELIVERY: frozenset(
+        {
+            Perm.DASHBOARD_VIEW,
+            Perm.SCENARIOS_MANAGE,
+            Perm.SEGMENTS_MANAGE,
+            Perm.DELIVERIES_COMPOSE,
+            Perm.DELIVERIES_APPROVE,
+            Perm.RICHMENU_MANAGE,
+            Perm.DISASTER_SWITCH,
+        }
+    ),
     Role.DEPT_STAFF: frozenset(
-        {Perm.DASHBOARD_VIEW, Perm.RESIDENTS_VIEW, Perm.KEYWORDS_MANAGE, Perm.FAQ_MANAGE, Perm.INBOX_HANDLE}
+        {
+            Perm.DASHBOARD_VIEW,
+            Perm.RESIDENTS_VIEW,
+            Perm.RESIDENTS_TAG,
+            Perm.KEYWORDS_MANAGE,
+            Perm.FAQ_MANAGE,
+            Perm.INBOX_HANDLE,
+            Perm.REPORTS_HANDLE,
+        }
     ),
     Role.DEPT_MANAGER: frozenset(
         {
             Perm.DASHBOARD_VIEW,
             Perm.RESIDENTS_VIEW,
+            Perm.RESIDENTS_TAG,
             Perm.RESIDENTS_EXPORT,
             Perm.RESIDENTS_ERASE_REQUEST,
             Perm.RESIDENTS_ERASE_APPROVE,
@@ -74,6 +107,12 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             Perm.INBOX_FIGURES,
             Perm.CANNED_MANAGE,
             Perm.SCENARIOS_MANAGE,
+            Perm.SEGMENTS_MANAGE,
+            Perm.DELIVERIES_COMPOSE,
+            Perm.DELIVERIES_APPROVE,
+            Perm.REPORTS_HANDLE,
+            Perm.REPORTS_EXPORT,
+            Perm.REPORTS_PUBLISH,
         }
     ),
     # Counseling is confidential: counselors alone see it (managers see its counts in the figures).

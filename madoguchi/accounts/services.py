@@ -133,3 +133,19 @@ def staff_unlock(profile: StaffProfile, *, actor: AbstractBaseUser) -> None:
     profile.failed_logins = 0
     profile.save(update_fields=["locked_until", "failed_logins"])
     audit_record(action="accounts.staff.unlocked", actor=actor, obj=profile)
+
+
+@transaction.atomic
+def staff_line_user_set(profile: StaffProfile, *, line_user_id: str) -> None:
+    """A staff member's own LINE account, where test sends of deliveries go."""
+    line_user_id = line_user_id.strip()
+    if line_user_id and (len(line_user_id) > 64 or not line_user_id.isalnum() or not line_user_id.isascii()):
+        raise ValueError(line_user_id)
+    profile.line_user_id = line_user_id
+    profile.save(update_fields=["line_user_id"])
+    audit_record(
+        action="accounts.staff.line_user_set",
+        actor=profile.user,
+        obj=profile,
+        data={"set": bool(line_user_id)},
+    )

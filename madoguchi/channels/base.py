@@ -8,6 +8,7 @@ import an integration: `transport_for()` resolves it from settings.CHANNEL_TRANS
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from django.conf import settings
@@ -160,6 +161,23 @@ class Profile:
     language: str | None = None
 
 
+@dataclass(frozen=True)
+class Quota:
+    limit: int | None  # None: no monthly limit
+    used: int
+
+
+@dataclass(frozen=True)
+class Insight:
+    delivered: int | None
+    opened: int | None  # LINE reports None below its privacy threshold (20)
+    clicked: int | None
+
+
+# LINE's limit of recipients per multicast request.
+MULTICAST_MAX = 500
+
+
 class InboundEvent(Protocol):
     """A stored event as the dispatcher sees it, whatever channel it came from."""
 
@@ -214,8 +232,130 @@ class Transport(Protocol):
     def mark_read(self, channel: Channel, *, token: str) -> None:
         """Show the resident 既読 up to the message this token came with."""
 
+    # Deliveries (madoguchi.messaging): many residents at once.
+
+    def multicast(
+        self,
+        channel: Channel,
+        *,
+        user_ids: list[str],
+        messages: list[OutboundMessage],
+        dedupe_key: str,
+        aggregation_unit: str | None = None,
+    ) -> None:
+        """Send the same messages to up to MULTICAST_MAX residents in one request.
+
+        Done again with the same `dedupe_key` (after a crash), it reuses the first attempt's
+        retry key, so nobody receives it twice. `aggregation_unit` groups requests for insight.
+        """
+
+    def broadcast(self, channel: Channel, *, messages: list[OutboundMessage], dedupe_key: str) -> str:
+        """Send to every friend of the channel; returns the platform's request id (for insight)."""
+
+    def message_quota(self, channel: Channel) -> Quota:
+        """This month's message allowance and what has been used of it."""
+
+    def delivery_insight(
+        self,
+        channel: Channel,
+        *,
+        sent_on: date,
+        request_id: str | None = None,
+        aggregation_unit: str | None = None,
+    ) -> Insight | None:
+        """Figures LINE keeps about a sent delivery: by request id (broadcast) or aggregation
+        unit (multicast). None while LINE has none yet."""
+
 
 def transport_for(channel: Channel) -> Transport:
     transport_class = import_string(settings.CHANNEL_TRANSPORTS[channel.kind])
     transport: Transport = transport_class()
     return transport
+
+
+# Rich menus: the menu under the chat, built by `madoguchi.richmenus` and carried out by the
+# channel's integration (`channels.line.richmenu`).
+
+
+@dataclass(frozen=True)
+class RichMenuSwitchAction:
+    """A tab: switches the resident's menu to the one behind `alias` (and sends `data` back)."""
+
+    label: str
+    alias: str
+    data: str
+
+
+RichMenuAction = PostbackAction | MessageAction | UriAction | RichMenuSwitchAction
+
+
+@dataclass(frozen=True)
+class RichMenuArea:
+    x: int
+    y: int
+    width: int
+    height: int
+    action: RichMenuAction
+
+
+@dataclass(frozen=True)
+class RichMenuSpec:
+    """One rich menu as the platform holds it. `name` is ours (≤300), shown to no resident."""
+
+    name: str
+    width: int
+    height: int
+    chat_bar_text: str
+    areas: tuple[RichMenuArea, ...]
+    selected: bool = False
+
+
+@dataclass(frozen=True)
+class BatchLink:
+    """Move everyone whose menu is `from_id` to `to_id` (None: unlink them, the default shows)."""
+
+    from_id: str
+    to_id: str | None
+
+
+class RichMenus(Protocol):
+    """What a channel integration offers for rich menus. Failures raise ChannelError; a 429 has
+    `status=429` (the caller waits or takes another way, never hammers)."""
+
+    def validate(self, channel: Channel, spec: RichMenuSpec) -> None: ...
+
+    def create(self, channel: Channel, spec: RichMenuSpec) -> str:
+        """Create the menu; its platform id."""
+
+    def upload_image(self, channel: Channel, menu_id: str, image: bytes, content_type: str) -> None: ...
+
+    def find(self, channel: Channel, name: str) -> str | None:
+        """The id of a menu of ours with this name (to adopt one created before a crash)."""
+
+    def delete(self, channel: Channel, menu_id: str) -> None: ...
+
+    def alias_set(self, channel: Channel, alias: str, menu_id: str) -> None: ...
+
+    def default_set(self, channel: Channel, menu_id: str | None) -> None: ...
+
+    def link(self, channel: Channel, user_id: str, menu_id: str | None) -> None:
+        """Show this resident this menu (None: the default again)."""
+
+    def bulk_link(self, channel: Channel, user_ids: list[str], menu_id: str | None) -> None:
+        """Up to BULK_LINK_MAX residents at once (None: unlink them)."""
+
+    def batch(self, channel: Channel, operations: list[BatchLink]) -> str:
+        """Move every resident on the platform from one menu to another; the request id."""
+
+    def batch_phase(self, channel: Channel, request_id: str) -> str:
+        """ "ongoing", "succeeded" or "failed"."""
+
+
+BULK_LINK_MAX = 500  # user ids a bulk link or unlink request may carry
+BATCH_OPERATIONS_MAX = 1000  # operations one batch request may carry
+
+
+def rich_menus_for(channel: Channel) -> RichMenus:
+    menus_class = import_string(settings.CHANNEL_RICH_MENUS[channel.kind])
+    menus: RichMenus = menus_class()
+    return menus

@@ -36,6 +36,11 @@ def menu_chips() -> tuple[PostbackAction | MessageAction, ...]:
     return tuple(chips)
 
 
+def cancel_chip() -> MessageAction:
+    """The chip that leaves a flow: it types a cancel word (engine.CANCEL_WORDS)."""
+    return MessageAction(label=_("やめる"), text="やめる")
+
+
 def greeting(display_name: str) -> list[OutboundMessage]:
     city = settings.MADOGUCHI_CITY_NAME
     name = display_name or _("みなさま")

@@ -29,6 +29,7 @@ from madoguchi.chatbot.registry import (
     matchers,
     parse_postback,
     postback_handler,
+    welcomes,
 )
 from madoguchi.residents.models import Resident
 from madoguchi.residents.services import resident_follow, resident_get_or_create, resident_unfollow
@@ -79,6 +80,8 @@ def dispatch(event: InboundEvent) -> None:
             messages = handler(turn) if handler is not None else answers.contact()
         elif event.event_type == "follow":
             messages = answers.greeting(resident.display_name)
+            for welcome in welcomes():  # what feature apps offer a new friend (registration …)
+                messages += welcome(turn)
         else:
             messages = route(turn)
     if turn.confidential:

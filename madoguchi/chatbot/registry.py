@@ -10,6 +10,8 @@
 - `register_confidential_handler(fn)` takes every turn of a confidential (counseling) channel:
   nothing there reaches keywords, flows or the FAQ, which would keep what was said.
 - `register_matcher("scenario", fn)`: scenario trigger words, after keywords and before the FAQ.
+- `register_welcome(fn)` adds messages after the greeting a new friend receives (fn(turn) returns
+  them; the whole answer is at most five messages).
 
 Feature apps register in their AppConfig.ready().
 """
@@ -72,6 +74,7 @@ _postback_actions: dict[str, PostbackHandler] = {}
 _flows: dict[str, Flow] = {}
 _matchers: dict[Stage, list[Matcher]] = {"urgent": [], "operator": [], "scenario": [], "faq": []}
 _confidential_handler: list[Callable[[Turn], Answer]] = []
+_welcomes: list[Callable[[Turn], Answer]] = []
 
 
 def postback_action(name: str) -> Callable[[PostbackHandler], PostbackHandler]:
@@ -98,6 +101,16 @@ def register_matcher(stage: Stage, matcher: Matcher) -> Matcher:
 def register_confidential_handler(handler: Callable[[Turn], Answer]) -> Callable[[Turn], Answer]:
     _confidential_handler[:] = [handler]
     return handler
+
+
+def register_welcome(welcome: Callable[[Turn], Answer]) -> Callable[[Turn], Answer]:
+    if welcome not in _welcomes:
+        _welcomes.append(welcome)
+    return welcome
+
+
+def welcomes() -> list[Callable[[Turn], Answer]]:
+    return list(_welcomes)
 
 
 def confidential_handler() -> Callable[[Turn], Answer] | None:

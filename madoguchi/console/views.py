@@ -31,7 +31,7 @@ from madoguchi.console.forms import KeywordForm, ReasonForm, StaffCreateForm
 from madoguchi.core.audit import audit_record
 from madoguchi.core.models import AuditEntry, Channel
 from madoguchi.faq.models import Question
-from madoguchi.residents.models import ErasureRequest, Resident
+from madoguchi.residents.models import ErasureRequest, Resident, Tag
 from madoguchi.residents.selectors import resident_for_view, resident_search, visible_residents
 from madoguchi.residents.services import SameApproverError, resident_erasure_approve, resident_erasure_request
 
@@ -80,8 +80,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @staff_view(Perm.RESIDENTS_VIEW)
 def residents(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()[:100]
-    page = _page(request, resident_search(request.user, query=query, ip_address=client_ip(request)))
-    return render(request, "console/residents.html", {"page": page, "query": query})
+    tag_id = request.GET.get("tag", "")
+    tag = Tag.objects.filter(pk=int(tag_id)).first() if tag_id.isdigit() and len(tag_id) < 19 else None
+    found = resident_search(request.user, query=query, tag=tag, ip_address=client_ip(request))
+    return render(
+        request, "console/residents.html", {"page": _page(request, found), "query": query, "tag": tag}
+    )
 
 
 def _timeline(resident: Resident) -> list[dict[str, Any]]:
@@ -153,6 +157,7 @@ def resident_detail(request: HttpRequest, resident_id: int) -> HttpResponse:
         "export": has_permission(request.user, Perm.RESIDENTS_EXPORT),
         "erase_request": has_permission(request.user, Perm.RESIDENTS_ERASE_REQUEST),
         "erase_approve": has_permission(request.user, Perm.RESIDENTS_ERASE_APPROVE),
+        "tag": has_permission(request.user, Perm.RESIDENTS_TAG) and resident.anonymised_at is None,
         # Staff may write first, to an active friend of a general channel (counseling is the
         # resident's to begin).
         "converse": has_permission(request.user, Perm.INBOX_HANDLE)
@@ -174,6 +179,10 @@ def resident_detail(request: HttpRequest, resident_id: int) -> HttpResponse:
             "can": permissions,
             "pending": pending,
             "reason_form": ReasonForm(),
+            "interests": resident.interests.all(),
+            "children": resident.children.all(),
+            "tags": resident.tags.order_by("name"),
+            "tag_names": Tag.objects.values_list("name", flat=True)[:500],
         },
     )
 
@@ -195,6 +204,14 @@ def _resident_export_data(resident: Resident) -> dict[str, Any]:
             "followed_at": resident.followed_at,
             "blocked_at": resident.blocked_at,
             "created_at": resident.created_at,
+            "terms_version": resident.terms_version,
+            "registered_at": resident.registered_at,
+            "audience": resident.audience,
+            "district": resident.district.code if resident.district else "",
+            "age_band": resident.age_band,
+            "interests": ",".join(resident.interests.values_list("code", flat=True)),
+            "children_birthdates": ",".join(str(c.birthdate) for c in resident.children.all()),
+            "tags": ",".join(resident.tags.values_list("name", flat=True)),
         },
         "events": [{"at": e.occurred_at, "type": e.event_type, "payload": e.payload} for e in events],
         "messages_sent": [

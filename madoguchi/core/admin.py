@@ -31,6 +31,8 @@ class ChannelForm(forms.ModelForm):
             "access_token",
             "assertion_private_key",
             "assertion_kid",
+            "login_channel_id",
+            "liff_id",
             "is_active",
         ]
         widgets = {name: forms.PasswordInput(render_value=False) for name in SECRET_FIELDS}

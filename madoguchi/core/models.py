@@ -6,6 +6,7 @@ import hashlib
 import json
 from datetime import UTC
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.db import models
@@ -52,6 +53,21 @@ class Channel(models.Model):
             "いじめ・虐待・こころの相談などの窓口。受信・送信した内容を暗号化して保存し、相談員だけが読めます"
         ),
     )
+    # LIFF (the resident-facing forms inside LINE). A LIFF app belongs to a LINE Login channel of
+    # the same provider as this Messaging API channel (so both see the same user ids); its ID
+    # tokens are verified against that Login channel's id.
+    login_channel_id = models.CharField(
+        _("LINE ログインチャネル ID"),
+        max_length=20,
+        blank=True,
+        help_text=_("LIFF アプリを置いた LINE ログインチャネルの ID (同じプロバイダー)"),
+    )
+    liff_id = models.CharField(
+        _("LIFF ID"),
+        max_length=64,
+        blank=True,
+        help_text=_("エンドポイント URL は https://<ホスト>/liff/ に設定してください"),
+    )
     is_active = models.BooleanField(_("有効"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -62,7 +78,22 @@ class Channel(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def liff_url(self, path: str = "") -> str | None:
+        """The URL that opens one of Madoguchi's LIFF pages (e.g. "register/") inside LINE, for
+        links, buttons and rich menu areas; None when this channel has no LIFF app.
 
+        LINE opens the app's endpoint URL (`/liff/`) with the path in `liff.state`, and
+        Madoguchi's `/liff/` view goes on to `/liff/<path>`; `channel` names this channel there.
+        """
+        if not self.liff_id:
+            return None
+        path, _sep, query = path.lstrip("/").partition("?")
+        query = "&".join(filter(None, [query, urlencode({"channel": self.slug})]))
+        return f"{LIFF_URL_BASE}/{self.liff_id}/{path}?{query}"
+
+
+# Where LINE serves LIFF apps (linesim's phone page opens these URLs in its own web view).
+LIFF_URL_BASE = "https://liff.line.me"
 GENESIS_HASH = "0" * 64
 
 

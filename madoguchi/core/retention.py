@@ -46,6 +46,11 @@ RETENTION: list[Kind] = [
         "RETAIN_INBOX_DAYS",
         "madoguchi.inbox.services.inquiries_purge_before",
     ),
+    Kind(
+        "photos of defect reports (after they closed)",
+        "RETAIN_REPORT_PHOTOS_DAYS",
+        "madoguchi.reports.services.photos_purge_before",
+    ),
     Kind("audit entries", "RETAIN_AUDIT_DAYS", "madoguchi.core.audit.audit_purge_before"),
 ]
 

@@ -47,6 +47,36 @@ PERIODIC_JOBS: list[Periodic] = [
         function="madoguchi.inbox.services.conversations_close_idle",
         every=timedelta(minutes=10),
     ),
+    Periodic(
+        name="messaging.deliveries_due",
+        function="madoguchi.messaging.services.deliveries_due",
+        every=timedelta(seconds=20),
+    ),
+    Periodic(
+        name="messaging.runs_resume",
+        function="madoguchi.messaging.sending.runs_resume",
+        every=timedelta(seconds=20),
+    ),
+    Periodic(
+        name="messaging.steps_send_due",
+        function="madoguchi.messaging.steps.steps_send_due",
+        every=timedelta(minutes=5),
+    ),
+    Periodic(
+        name="messaging.runs_insight_refresh",
+        function="madoguchi.messaging.services.runs_insight_refresh",
+        every=timedelta(hours=6),
+    ),
+    Periodic(
+        name="richmenus.resume_stuck_jobs",
+        function="madoguchi.richmenus.sync.jobs_resume_stuck",
+        every=timedelta(minutes=1),
+    ),
+    Periodic(
+        name="reports.purge_drafts",
+        function="madoguchi.reports.services.drafts_purge",
+        every=timedelta(hours=1),
+    ),
 ]
 
 

@@ -20,16 +20,24 @@ from madoguchi.accounts.services import staff_create
 from madoguchi.chatbot.models import Keyword
 from madoguchi.core.audit import audit_record
 from madoguchi.core.models import Channel
+from madoguchi.demo.reports import demo_reports
+from madoguchi.demo.richmenus import demo_richmenus_setup
+from madoguchi.faq.models import FaqEntry
 from madoguchi.faq.services import faq_import
 from madoguchi.inbox.models import CannedReply
+from madoguchi.residents.models import District, Interest
 from madoguchi.scenarios.definition import definition_load
 from madoguchi.scenarios.models import ScenarioVersion
-from madoguchi.scenarios.services import scenario_import
+from madoguchi.scenarios.services import preview_user_id, scenario_import
 
 # linesim's default channel (docs/linesim.md); only ever used against linesim.
 DEMO_CHANNEL_ID = "2000000001"
 DEMO_CHANNEL_SECRET = "linesim-demo-secret"
 DEMO_ACCESS_TOKEN = "linesim-demo-token"
+# The LIFF app (registration and other resident forms) on the city's LINE Login channel; `madoguchi
+# demo` registers it in linesim with the web server's /liff/ as its endpoint.
+DEMO_LOGIN_CHANNEL_ID = "2000000101"
+DEMO_LIFF_ID = "2000000101-midori"
 # The counseling line: a second LINE account, registered in linesim by `madoguchi demo`.
 COUNSELING_CHANNEL_ID = "2000000002"
 COUNSELING_CHANNEL_SECRET = "linesim-counseling-secret"
@@ -81,6 +89,26 @@ DEMO_KEYWORDS = [
 ]
 
 
+# みどり市's districts (fictional) and the topics residents may choose to hear about.
+DEMO_DISTRICTS = [
+    ("chuo", "中央地区", "Chuo"),
+    ("kita", "北地区", "Kita"),
+    ("minami", "南地区", "Minami"),
+    ("higashi", "東地区", "Higashi"),
+    ("nishi", "西地区", "Nishi"),
+    ("minato", "港地区", "Minato"),
+]
+DEMO_INTERESTS = [
+    ("bousai", "防災", "Disaster preparedness"),
+    ("kosodate", "子育て", "Child-rearing"),
+    ("kenkou", "健康", "Health"),
+    ("event", "イベント", "Events"),
+    ("gomi", "ごみ", "Garbage"),
+    ("kankou", "観光", "Tourism"),
+    ("zeikin", "税金", "Taxes"),
+]
+
+
 @dataclass
 class DemoLogin:
     username: str
@@ -97,6 +125,8 @@ def demo_setup() -> DemoLogin:
             "channel_secret": DEMO_CHANNEL_SECRET,
             "access_token": DEMO_ACCESS_TOKEN,
             "token_kind": Channel.TokenKind.LONG_LIVED,
+            "login_channel_id": DEMO_LOGIN_CHANNEL_ID,
+            "liff_id": DEMO_LIFF_ID,
             "is_active": True,
         },
     )
@@ -140,6 +170,10 @@ def demo_setup() -> DemoLogin:
         StaffProfile.objects.update_or_create(
             user=user, defaults={"role": role, "department": departments.get(department or "")}
         )
+    # Each demo staff member's own LINE account is their linesim test phone, so a delivery's
+    # test send shows on http://127.0.0.1:8001/phone?user=<id>.
+    for username, _role, _department in DEMO_STAFF:
+        StaffProfile.objects.filter(user__username=username).update(line_user_id=preview_user_id(username))
     for department, for_counseling, title, text in DEMO_CANNED_REPLIES:
         CannedReply.objects.update_or_create(
             title=title,
@@ -150,9 +184,54 @@ def demo_setup() -> DemoLogin:
     faq_import(
         (Path(__file__).parent.parent / "faq" / "data" / "midori-faq.csv").read_bytes(), "midori-faq.csv"
     )
+    _demo_answer_languages()
     _demo_scenarios()
+    for order, (code, name, english) in enumerate(DEMO_DISTRICTS):
+        District.objects.update_or_create(
+            code=code, defaults={"name": name, "names_by_language": {"en": english}, "sort_order": order}
+        )
+    for order, (code, name, english) in enumerate(DEMO_INTERESTS):
+        Interest.objects.update_or_create(
+            code=code, defaults={"name": name, "names_by_language": {"en": english}, "sort_order": order}
+        )
+    demo_richmenus_setup()
+    demo_reports()
     audit_record(action="demo.setup", data={"staff_created": created})
     return login
+
+
+# Answers staff wrote in やさしい日本語 and English for a few common questions (written for the
+# demo); a resident who picks that language on the phone gets them, Japanese for the rest.
+DEMO_ANSWERS_BY_LANGUAGE = {
+    "F002": {
+        "ja-easy": "ごみを あつめる 日は、すんでいる ところで ちがいます。"
+        "「ごみ しゅうしゅう カレンダー」を 見て ください。市役所で もらえます。",
+        "en": "Collection days differ by district. See your district's garbage calendar, on the city "
+        "website or at the city hall and branch offices.",
+    },
+    "F005": {
+        "ja-easy": "大きい ごみ（そだいごみ）は、先に もうしこみが ひつようです。"
+        "「そだいごみ うけつけ センター」に 電話か インターネットで もうしこんで ください。",
+        "en": "Oversized garbage is collected by appointment. Book with the Oversized Garbage Centre "
+        "by phone (Mon–Sat 8:30–17:00) or online, and put it out by 8:30 on the day.",
+    },
+    "F018": {
+        "ja-easy": "マイナンバーカードが あれば、コンビニで じゅうみんひょうが とれます。"
+        "1つ 200円です。朝 6時30分から 夜 11時まで です。",
+        "en": "With a My Number Card you can print a residence certificate at convenience stores, "
+        "6:30–23:00, for 200 yen.",
+    },
+}
+
+
+def _demo_answer_languages() -> None:
+    """Add the demo's other-language answers where staff have not written their own."""
+    for entry in FaqEntry.objects.filter(external_id__in=DEMO_ANSWERS_BY_LANGUAGE):
+        written = DEMO_ANSWERS_BY_LANGUAGE[entry.external_id]
+        merged = {**written, **(entry.answers_by_language or {})}
+        if merged != entry.answers_by_language:
+            entry.answers_by_language = merged
+            entry.save(update_fields=["answers_by_language", "updated_at"])
 
 
 def _demo_scenarios() -> None:

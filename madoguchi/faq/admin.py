@@ -17,6 +17,18 @@ class SynonymAdmin(admin.ModelAdmin):
 
 @admin.register(Question)
 class QuestionAdmin(admin.ModelAdmin):
-    list_display = ["asked_at", "text", "outcome", "entry", "helpful"]
-    list_filter = ["outcome", "helpful"]
-    readonly_fields = ["resident", "text", "outcome", "entry", "candidates", "helpful", "asked_at"]
+    list_display = ["asked_at", "text", "outcome", "entry", "helpful", "resolution"]
+    list_filter = ["outcome", "helpful", "resolution"]
+    readonly_fields = [
+        "resident",
+        "text",
+        "outcome",
+        "entry",
+        "candidates",
+        "helpful",
+        "asked_at",
+        "handled_at",
+        "handled_by",
+        "resolution",
+        "resolved_entry",
+    ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
-from madoguchi.channels.base import OutboundMessage, PostbackAction, Text
+from madoguchi.channels.base import Buttons, OutboundMessage, PostbackAction, Text, UriAction
 from madoguchi.chatbot.answers import menu_chips
 from madoguchi.chatbot.registry import Turn, postback_action, postback_data, register_matcher
 from madoguchi.faq.index import current_index
@@ -19,26 +19,36 @@ def _label(text: str) -> str:
 
 
 def _answer(entry: FaqEntry, question: Question, language: str) -> list[OutboundMessage]:
+    """The entry's answer in the resident's language (Japanese where staff wrote none), its
+    links as buttons, and "解決しましたか?" with 解決した / 解決しない under it (the learning loop)."""
     body = entry.answer_in(language)
     if entry.department_label:
         body += "\n" + _("(担当: %(department)s)") % {"department": entry.department_label}
+    ask = _("解決しましたか?")
+    feedback = (
+        PostbackAction(
+            _("解決した"),
+            postback_data("faq.feedback", q=str(question.pk), ok="1"),
+            _("解決しました"),
+        ),
+        PostbackAction(
+            _("解決しない"),
+            postback_data("faq.feedback", q=str(question.pk), ok="0"),
+            _("解決しませんでした"),
+        ),
+        *menu_chips(),
+    )[:13]
+    links = tuple(
+        UriAction(str(link.get("label", ""))[:20] or _("詳しくはこちら"), str(link["url"]))
+        for link in entry.links[:4]
+        if isinstance(link, dict) and str(link.get("url", "")).startswith("https://")
+    )
+    if not links:
+        return [Text(body[: 4998 - len(ask)] + "\n\n" + ask, quick_replies=feedback)]
     return [
-        Text(
-            body[:5000],
-            quick_replies=(
-                PostbackAction(
-                    _("解決した"),
-                    postback_data("faq.feedback", q=str(question.pk), ok="1"),
-                    _("解決しました"),
-                ),
-                PostbackAction(
-                    _("解決しない"),
-                    postback_data("faq.feedback", q=str(question.pk), ok="0"),
-                    _("解決しませんでした"),
-                ),
-                *menu_chips(),
-            )[:13],
-        )
+        Text(body[:5000]),
+        Buttons(alt_text=_("関連するページ"), text=_("関連するページ"), actions=links),
+        Text(ask, quick_replies=feedback),
     ]
 
 

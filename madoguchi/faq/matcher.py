@@ -74,6 +74,44 @@ _STOP = {
     "今",
 }
 _KATAKANA = re.compile(r"[\u30a1-\u30f6]")
+# Words that make a question none of the city's business when they are all it says: abuse,
+# greetings and chit-chat. The bot abstains (the fallback offers the menu and a person) rather
+# than matching their letters to an entry (バカ would otherwise meet マイナンバーカード).
+OUT_OF_SCOPE = {
+    "ばか",
+    "あほ",
+    "くそ",
+    "ぼけ",
+    "かす",
+    "うざい",
+    "きもい",
+    "だまる",
+    "死ぬ",
+    "役立つ",
+    "使う",
+    "こんにちは",
+    "こんばんは",
+    "おはよう",
+    "おはようございます",
+    "ありがとう",
+    "ありがとうございます",
+    "さようなら",
+    "よろしく",
+    "てすと",
+    "はい",
+    "いいえ",
+    "うん",
+    "ok",
+    "眠い",
+    "暇",
+    "好き",
+    "嫌い",
+    "おまえ",
+    "あなた",
+    "君",
+    "ほんと",
+    "本当",
+}
 
 
 def fold(text: str) -> str:
@@ -91,12 +129,12 @@ def _tokenizer() -> tokenizer.Tokenizer:
 _tokenizer_lock = threading.Lock()
 
 
-def word_features(text: str) -> list[str]:
-    """Content words of `text`, each as its normalised form and its hiragana reading."""
+def content_words(text: str) -> list[tuple[str, str]]:
+    """Content words of `text`: (normalised form, hiragana reading) for each."""
     text = unicodedata.normalize("NFKC", text)
     with _tokenizer_lock:  # a Sudachi tokenizer is not thread-safe
         morphemes = list(_tokenizer().tokenize(text, tokenizer.Tokenizer.SplitMode.B))
-    features: list[str] = []
+    words: list[tuple[str, str]] = []
     for m in morphemes:
         pos = m.part_of_speech()
         if pos[0] in _SKIP_POS:
@@ -105,6 +143,14 @@ def word_features(text: str) -> list[str]:
         reading = fold(m.reading_form())
         if normal in _STOP or reading in _STOP or m.dictionary_form() in _STOP:
             continue
+        words.append((normal, reading))
+    return words
+
+
+def word_features(text: str) -> list[str]:
+    """Content words of `text`, each as its normalised form and its hiragana reading."""
+    features: list[str] = []
+    for normal, reading in content_words(text):
         features.append("w:" + normal)
         if reading and reading != normal:
             features.append("r:" + reading)
@@ -228,10 +274,19 @@ class FaqIndex:
             for place in place_names(query[:500])
         )
 
+    def out_of_scope(self, query: str) -> bool:
+        """Does the question say nothing but abuse, greetings or chit-chat (OUT_OF_SCOPE)?"""
+        words = content_words(query[:500])
+        return bool(words) and all(
+            fold(normal) in OUT_OF_SCOPE or reading in OUT_OF_SCOPE for normal, reading in words
+        )
+
     def decide(self, query: str) -> Decision:
         candidates = self.rank(query)
         if not candidates:
             return Decision("abstain")
+        if self.out_of_scope(query):
+            return Decision("abstain", candidates)
         if self.home_places and self.elsewhere(query):
             return Decision("abstain", candidates)
         top = candidates[0].score

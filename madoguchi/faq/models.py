@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -15,6 +16,12 @@ class FaqEntry(models.Model):
     question = models.CharField(_("質問"), max_length=500)
     variants = models.JSONField(_("言い換え"), default=list, blank=True, help_text=_("同じ質問の別の言い方"))
     answer = models.TextField(_("回答"), max_length=5000)
+    links = models.JSONField(
+        _("リンク"),
+        default=list,
+        blank=True,
+        help_text=_('回答の下にボタンで出すページ [{"label": "...", "url": "https://..."}] (4 つまで)'),
+    )
     answers_by_language = models.JSONField(
         _("他の言語の回答"), default=dict, blank=True, help_text=_('{"en": "...", "ja-easy": "..."}')
     )
@@ -68,6 +75,11 @@ class Question(models.Model):
         CHOICES = "choices", _("候補を提示")
         ABSTAINED = "abstained", _("回答なし")
 
+    class Resolution(models.TextChoices):
+        VARIANT = "variant", _("言い換えに追加")
+        NEW_ENTRY = "new_entry", _("新しい質問として登録")
+        DISMISSED = "dismissed", _("対応不要")
+
     resident = models.ForeignKey(Resident, on_delete=models.SET_NULL, null=True, blank=True)
     text = models.CharField(_("質問"), max_length=500)
     outcome = models.CharField(_("結果"), max_length=20, choices=Outcome.choices)
@@ -82,6 +94,21 @@ class Question(models.Model):
     candidates = models.JSONField(default=list, blank=True)
     helpful = models.BooleanField(_("解決した"), null=True, blank=True)
     asked_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # The learning loop: what staff did with a question the bot could not answer (or whose
+    # answer did not help). Handled questions leave the staff's list.
+    handled_at = models.DateTimeField(_("対応日時"), null=True, blank=True, db_index=True)
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    resolution = models.CharField(_("対応"), max_length=20, choices=Resolution.choices, blank=True)
+    resolved_entry = models.ForeignKey(
+        FaqEntry,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="learned_from",
+        verbose_name=_("追加した項目"),
+    )
 
     class Meta:
         verbose_name = _("住民の質問")

@@ -3,20 +3,35 @@
 from __future__ import annotations
 
 import csv
+import datetime
 import io
+import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.utils import timezone
 
+from madoguchi.chatbot.answers import LANGUAGES
 from madoguchi.core.audit import audit_record
-from madoguchi.faq.models import FaqEntry, Question
+from madoguchi.faq.matcher import word_features
+from madoguchi.faq.models import FaqEntry, Question, Synonym
 
-# The columns of the city's FAQ sheet (faq-midori/faq.csv); `variants` is optional, "|"-separated.
+# The languages staff may write answers in besides Japanese, やさしい日本語 (ja-easy) first.
+ANSWER_LANGUAGES = [code for code, _label in LANGUAGES if code != "ja"]
+
+# The columns of the city's FAQ sheet (faq-midori/faq.csv). The others are optional: a sheet
+# without one of them leaves that field as it is, so re-importing the city's plain sheet never
+# drops the variants staff taught the bot or the answers they wrote in other languages.
 REQUIRED_COLUMNS = ["id", "category", "question", "answer", "department"]
+LANGUAGE_COLUMNS = {f"answer_{code}": code for code in ANSWER_LANGUAGES}  # answer_en, answer_ja-easy …
+OPTIONAL_COLUMNS = ["variants", "valid_from", "valid_until", "links", *LANGUAGE_COLUMNS]
 MAX_IMPORT_BYTES = 10_000_000
 MAX_ROWS = 20_000
+MAX_VARIANTS = 50
+MAX_LINKS = 4  # a LINE buttons card holds four
 
 
 class ImportRefused(ValueError):
@@ -40,7 +55,7 @@ def _rows_from(content: bytes, filename: str) -> list[dict[str, str]]:
             sheet = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True).worksheets[0]
         except Exception:  # openpyxl raises many kinds for a broken file
             raise ImportRefused("Excel ファイルを読み込めませんでした。") from None
-        values = [["" if v is None else str(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+        values = [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
         if not values:
             raise ImportRefused("ファイルが空です。")
         header, body = [h.strip() for h in values[0]], values[1:]
@@ -55,6 +70,17 @@ def _rows_from(content: bytes, filename: str) -> list[dict[str, str]]:
         raise ImportRefused("文字コードを判別できませんでした (UTF-8 または Shift_JIS で保存してください)。")
     reader = csv.DictReader(io.StringIO(text))
     return [{(k or "").strip(): (v or "") for k, v in row.items()} for row in reader]
+
+
+def _cell_text(value: Any) -> str:
+    """An Excel cell as the text a CSV would hold (a date cell as 2026-04-01)."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime.datetime):
+        return value.date().isoformat()
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return str(value)
 
 
 def faq_import(content: bytes, filename: str, *, actor: AbstractBaseUser | None = None) -> ImportReport:
@@ -72,16 +98,11 @@ def faq_import(content: bytes, filename: str, *, actor: AbstractBaseUser | None 
             if problem:
                 report.errors.append(f"{number} 行目: {problem}")
                 continue
-            _, created = FaqEntry.objects.update_or_create(
-                external_id=row["id"].strip(),
-                defaults={
-                    "category": row["category"].strip()[:100],
-                    "question": row["question"].strip(),
-                    "answer": row["answer"].strip(),
-                    "department_label": row["department"].strip()[:200],
-                    "variants": [v.strip() for v in row.get("variants", "").split("|") if v.strip()][:50],
-                },
-            )
+            fields = _row_fields(row)
+            if isinstance(fields, str):
+                report.errors.append(f"{number} 行目: {fields}")
+                continue
+            _, created = FaqEntry.objects.update_or_create(external_id=row["id"].strip(), defaults=fields)
             report.created += created
             report.updated += not created
         audit_record(
@@ -98,6 +119,7 @@ def faq_import(content: bytes, filename: str, *, actor: AbstractBaseUser | None 
 
 
 def _row_problem(row: dict[str, Any]) -> str:
+    row = {key: _unescaped(value or "") for key, value in row.items()}
     entry_id = (row.get("id") or "").strip()
     if not entry_id or len(entry_id) > 40:
         return "id が空か長すぎます (40 文字まで)。"
@@ -112,16 +134,306 @@ def _row_problem(row: dict[str, Any]) -> str:
     return ""
 
 
+def _row_fields(row: dict[str, str]) -> dict[str, Any] | str:
+    """The entry's fields from one sheet row, or a Japanese line saying what is wrong with it."""
+    row = {key: _unescaped(value or "") for key, value in row.items()}
+    fields: dict[str, Any] = {
+        "category": row["category"].strip()[:100],
+        "question": row["question"].strip(),
+        "answer": row["answer"].strip(),
+        "department_label": row["department"].strip()[:200],
+    }
+    if "variants" in row:
+        fields["variants"] = _split_variants(row["variants"])
+    for column in ("valid_from", "valid_until"):
+        if column in row:
+            text = row[column].strip()
+            try:
+                fields[column] = _parse_date(text) if text else None
+            except ValueError:
+                return f"{column} の日付「{text[:20]}」を読めません (2026-04-01 の形で書いてください)。"
+    if (
+        fields.get("valid_from")
+        and fields.get("valid_until")
+        and fields["valid_from"] > fields["valid_until"]
+    ):
+        return "掲載終了日が開始日より前です。"
+    if "links" in row:
+        links = parse_links(row["links"].replace("|", "\n"))
+        if isinstance(links, str):
+            return links
+        fields["links"] = links
+    present = {code: column for column, code in LANGUAGE_COLUMNS.items() if column in row}
+    if present:
+        fields["answers_by_language"] = {}
+        for code, column in present.items():
+            text = row[column].strip()
+            if len(text) > 5000:
+                return f"{column} が長すぎます (5,000 文字まで)。"
+            if text:
+                fields["answers_by_language"][code] = text
+    return fields
+
+
+def _split_variants(text: str) -> list[str]:
+    return list(dict.fromkeys(v.strip()[:500] for v in text.split("|") if v.strip()))[:MAX_VARIANTS]
+
+
+def _parse_date(text: str) -> datetime.date:
+    return datetime.date.fromisoformat(re.sub(r"[/.]", "-", text)[:10])
+
+
+_LINK = re.compile(r"^(?P<label>.*?)\s*(?P<url>https://\S+)$")
+
+
+def parse_links(text: str) -> list[dict[str, str]] | str:
+    """Links written one a line as `表示名 https://…`, or a Japanese line saying what is wrong."""
+    links = []
+    for line in (line.strip() for line in text.splitlines()):
+        if not line:
+            continue
+        match = _LINK.match(line)
+        if match is None or len(match["url"]) > 1000:
+            return f"リンク「{line[:40]}」: 表示名のあとに https:// で始まる URL を書いてください。"
+        label = match["label"].strip() or "詳しくはこちら"
+        if len(label) > 20:
+            return f"リンク「{line[:40]}」: 表示名は 20 文字までです (LINE のボタンの長さ)。"
+        links.append({"label": label, "url": match["url"]})
+    if len(links) > MAX_LINKS:
+        return f"リンクは {MAX_LINKS} つまでです。"
+    return links
+
+
+def links_text(links: Sequence[dict[str, str]], separator: str = "\n") -> str:
+    return separator.join(f"{link['label']} {link['url']}" for link in links)
+
+
+# Export: the same columns the import reads, so a sheet goes out, is edited, and comes back.
+EXPORT_COLUMNS = [*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS]
+
+
+def _export_rows() -> Iterable[list[str]]:
+    yield EXPORT_COLUMNS
+    for e in FaqEntry.objects.order_by("external_id").iterator():
+        yield [
+            e.external_id,
+            e.category,
+            e.question,
+            e.answer,
+            e.department_label,
+            "|".join(e.variants),
+            e.valid_from.isoformat() if e.valid_from else "",
+            e.valid_until.isoformat() if e.valid_until else "",
+            links_text(e.links, "|"),
+            *((e.answers_by_language or {}).get(code, "") for code in LANGUAGE_COLUMNS.values()),
+        ]
+
+
+# A cell starting with one of these would be run as a formula by Excel when a CSV is opened;
+# the export writes a "'" before it (as Excel itself does) and the import takes it off again.
+_FORMULA_START = ("=", "+", "-", "@")
+
+
+def _escaped(text: str) -> str:
+    return "'" + text if text[:1] in _FORMULA_START else text
+
+
+def _unescaped(text: str) -> str:
+    return text[1:] if text[:1] == "'" and text[1:2] in _FORMULA_START else text
+
+
 def faq_export_csv() -> str:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow([*REQUIRED_COLUMNS, "variants"])
-    for e in FaqEntry.objects.order_by("external_id"):
-        writer.writerow(
-            [e.external_id, e.category, e.question, e.answer, e.department_label, "|".join(e.variants)]
-        )
+    for row in _export_rows():
+        writer.writerow([_escaped(cell) for cell in row])
+    return out.getvalue()
+
+
+def faq_export_xlsx() -> bytes:
+    """The FAQ as an Excel workbook in the sheet's columns; every cell is text, never a formula."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "FAQ"
+    for number, row in enumerate(_export_rows(), start=1):
+        for column, value in enumerate(row, start=1):
+            cell = sheet.cell(row=number, column=column)
+            cell.value = value
+            cell.data_type = "s"  # text, even when it starts with "="
+    out = io.BytesIO()
+    book.save(out)
     return out.getvalue()
 
 
 def question_feedback(question_id: int, helpful: bool) -> None:
     Question.objects.filter(pk=question_id).update(helpful=helpful)
+
+
+def questions_erase(channel_id: int, line_user_id: str, pseudonym: str) -> int:
+    """Erasure (residents.services.ERASURE_HOOKS): what the resident asked goes, and leaves the
+    learning loop's list; that a question was asked and what the bot did stay for the figures."""
+    asked = Question.objects.filter(resident__channel_id=channel_id, resident__line_user_id=line_user_id)
+    asked.filter(handled_at__isnull=True).update(
+        handled_at=timezone.now(), resolution=Question.Resolution.DISMISSED
+    )
+    return asked.update(text="")
+
+
+# The learning loop's writes (faq.learning groups the questions staff see).
+
+MAX_HANDLED = 1000  # a staff page groups at most this many questions
+
+
+def _mark_handled(
+    question_ids: Iterable[int],
+    *,
+    resolution: str,
+    entry: FaqEntry | None,
+    actor: AbstractBaseUser | None,
+) -> int:
+    """Mark waiting questions handled; ones another member of staff handled meanwhile stay as they are."""
+    ids = [int(pk) for pk in question_ids][:MAX_HANDLED]
+    return Question.objects.filter(pk__in=ids, handled_at__isnull=True).update(
+        handled_at=timezone.now(), handled_by=actor, resolution=resolution, resolved_entry=entry
+    )
+
+
+def faq_variant_add(
+    *,
+    entry: FaqEntry,
+    text: str,
+    question_ids: Iterable[int] = (),
+    actor: AbstractBaseUser | None = None,
+    ip_address: str | None = None,
+) -> bool:
+    """Teach the bot a resident's wording: `text` becomes a variant of `entry` (the index is
+    rebuilt on the next question), and the grouped questions it stood for are marked handled.
+    Returns False when the wording was already there (the questions are still marked)."""
+    text = " ".join(text.split())[:500]
+    with transaction.atomic():
+        entry = FaqEntry.objects.select_for_update().get(pk=entry.pk)
+        added = bool(text) and text not in entry.variants and text != entry.question
+        if added:
+            entry.variants = [*entry.variants, text][-MAX_VARIANTS:]
+            entry.save(update_fields=["variants", "updated_at"])
+        handled = _mark_handled(
+            question_ids, resolution=Question.Resolution.VARIANT, entry=entry, actor=actor
+        )
+        audit_record(
+            action="faq.entry.variant_added",
+            actor=actor,
+            obj=entry,
+            ip_address=ip_address,
+            data={"variant": text, "added": added, "questions": handled},
+        )
+    return added
+
+
+def questions_learned_as_entry(
+    *,
+    entry: FaqEntry,
+    question_ids: Iterable[int],
+    actor: AbstractBaseUser | None = None,
+    ip_address: str | None = None,
+) -> int:
+    """Staff wrote a new entry for grouped questions: they are handled, by that entry."""
+    with transaction.atomic():
+        handled = _mark_handled(
+            question_ids, resolution=Question.Resolution.NEW_ENTRY, entry=entry, actor=actor
+        )
+        audit_record(
+            action="faq.questions.learned",
+            actor=actor,
+            obj=entry,
+            ip_address=ip_address,
+            data={"questions": handled},
+        )
+    return handled
+
+
+def questions_dismiss(
+    *, question_ids: Iterable[int], actor: AbstractBaseUser | None = None, ip_address: str | None = None
+) -> int:
+    """Questions that need nothing from the FAQ (chit-chat, the weather, abuse) leave the list."""
+    with transaction.atomic():
+        handled = _mark_handled(
+            question_ids, resolution=Question.Resolution.DISMISSED, entry=None, actor=actor
+        )
+        audit_record(
+            action="faq.questions.dismissed", actor=actor, ip_address=ip_address, data={"questions": handled}
+        )
+    return handled
+
+
+def faq_next_external_id() -> str:
+    """A free id in the style of the city's sheet (F125 → F126), for a new entry."""
+    numbered = [
+        (m.group(1), m.group(2))
+        for m in (
+            re.fullmatch(r"([A-Za-z]*)(\d+)", eid)
+            for eid in FaqEntry.objects.values_list("external_id", flat=True)
+        )
+        if m
+    ]
+    if not numbered:
+        return "Q001"
+    prefixes: dict[str, list[str]] = {}
+    for prefix, digits in numbered:
+        prefixes.setdefault(prefix, []).append(digits)
+    prefix = max(prefixes, key=lambda p: len(prefixes[p]))
+    width = max(len(d) for d in prefixes[prefix])
+    number = max(int(d) for d in prefixes[prefix]) + 1
+    while FaqEntry.objects.filter(external_id=f"{prefix}{number:0{width}d}").exists():
+        number += 1
+    return f"{prefix}{number:0{width}d}"
+
+
+# Synonyms staff add (faq.synonyms holds the city's defaults).
+
+
+def synonym_problem(term: str, means: str) -> str:
+    """What is wrong with a synonym, in Japanese, or "" when it may be saved."""
+    if not term.strip() or not means.strip():
+        return "住民の言葉と FAQ の言葉の両方を書いてください。"
+    if len(term) > 100 or len(means) > 300:
+        return "長すぎます (住民の言葉は 100 文字、FAQ の言葉は 300 文字まで)。"
+    if not word_features(term):
+        # A particle or a symbol would be "found" in nearly every question.
+        return f"「{term[:20]}」は助詞や記号だけなので、同義語にできません。"
+    return ""
+
+
+def synonym_add(
+    *, term: str, means: str, actor: AbstractBaseUser | None = None, ip_address: str | None = None
+) -> Synonym:
+    """A resident's word and the FAQ's words it stands for; the index uses it from the next question."""
+    term, means = " ".join(term.split()), " ".join(means.split())
+    problem = synonym_problem(term, means)
+    if problem:
+        raise ValueError(problem)
+    with transaction.atomic():
+        synonym = Synonym.objects.create(term=term, means=means)
+        audit_record(
+            action="faq.synonym.created",
+            actor=actor,
+            obj=synonym,
+            ip_address=ip_address,
+            data={"term": term, "means": means},
+        )
+    return synonym
+
+
+def synonym_delete(
+    *, synonym: Synonym, actor: AbstractBaseUser | None = None, ip_address: str | None = None
+) -> None:
+    with transaction.atomic():
+        audit_record(
+            action="faq.synonym.deleted",
+            actor=actor,
+            obj=synonym,
+            ip_address=ip_address,
+            data={"term": synonym.term, "means": synonym.means},
+        )
+        synonym.delete()

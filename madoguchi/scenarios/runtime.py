@@ -22,12 +22,11 @@ from madoguchi.channels.base import (
     CameraRollAction,
     DatetimePickerAction,
     LocationAction,
-    MessageAction,
     OutboundMessage,
     PostbackAction,
     Text,
 )
-from madoguchi.chatbot.answers import menu_chips
+from madoguchi.chatbot.answers import cancel_chip, menu_chips
 from madoguchi.chatbot.engine import normalise
 from madoguchi.chatbot.flows import flow_end, flow_start
 from madoguchi.chatbot.models import FlowState
@@ -70,11 +69,6 @@ def _shown(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:g}"
     return str(value)[:MAX_SHOWN_VALUE]
-
-
-def cancel_chip() -> MessageAction:
-    # Typed cancel words end any flow (chatbot.engine.CANCEL_WORDS); the chip types one.
-    return MessageAction(label=_("やめる"), text="やめる")
 
 
 def _with_menu(messages: list[OutboundMessage]) -> list[OutboundMessage]:

@@ -16,6 +16,8 @@ from madoguchi.accounts.services import staff_create
 from madoguchi.console.access import SESSION_LOGIN_AT, SESSION_MFA
 from madoguchi.core.models import Channel
 from madoguchi.inbox.models import Attachment, Conversation, Message
+from madoguchi.messaging.content import content_from_text
+from madoguchi.messaging.models import Delivery, DeliveryRun, Segment, Step, StepSequence
 from madoguchi.residents.models import Resident
 from madoguchi.scenarios.models import Scenario
 from madoguchi.scenarios.services import scenario_import
@@ -103,4 +105,60 @@ def scenario(db: None) -> Scenario:
     return scenario_import(source.encode(), publish=True).scenario
 
 
+@pytest.fixture
+def messaging_objects(resident: Resident, make_staff: Callable[..., StaffProfile]) -> dict[str, Any]:
+    """A segment, a delivery already sent (run 1) and a step sequence with one step:
+    "SG", "DL", "SQ" and "ST" in the permission table."""
+    author = make_staff("delivery", "gomi", username="kouhou-author").user
+    segment = Segment.objects.create(
+        name="北地区", conditions={"all": [{"field": "district", "in": ["kita"]}]}, created_by=author
+    )
+    delivery = Delivery.objects.create(
+        channel=resident.channel,
+        title="お知らせ",
+        segment=segment,
+        content=content_from_text("こんにちは"),
+        status=Delivery.Status.DONE,
+        created_by=author,
+    )
+    DeliveryRun.objects.create(delivery=delivery, number=1, status=DeliveryRun.Status.DONE)
+    sequence = StepSequence.objects.create(
+        channel=resident.channel, name="子育て", trigger=StepSequence.Trigger.FOLLOW, created_by=author
+    )
+    step = Step.objects.create(sequence=sequence, days=1, content=content_from_text("ようこそ"))
+    return {"SG": segment, "DL": delivery, "SQ": sequence, "ST": step}
+
+
+@pytest.fixture
+def report(resident: Resident) -> Any:
+    """A submitted defect report with a photo ("RP"/"RPP" in the permission table)."""
+    from madoguchi.reports.models import Category, Photo, Report
+
+    category = Category.objects.create(code="road", name="道路")
+    made = Report.objects.create(
+        channel=resident.channel,
+        resident=resident,
+        category=category,
+        status=Report.Status.RECEIVED,
+        number="2026-00001",
+        submitted_at=resident.created_at,
+        latitude=35.4037,
+        longitude=139.3459,
+        description="穴",
+    )
+    jpeg = base64.b64encode(b"\xff\xd8\xff").decode()
+    photo = Photo.objects.create(report=made, content_type="image/jpeg", data=jpeg, thumbnail=jpeg)
+    return {"RP": made, "RPP": photo}
+
+
 ALL_ROLES = [role.value for role in Role]
+
+
+@pytest.fixture
+def rich_menu(db: None) -> Any:
+    """The demo city's default (welcome) menu: "RM" in the permission table."""
+    from madoguchi.demo.richmenus import DATA, demo_menus
+    from madoguchi.richmenus.services import menu_save
+
+    spec = next(s for s in demo_menus() if s["slug"] == "welcome")
+    return menu_save(None, image=(DATA / "richmenu-welcome.png").read_bytes(), is_disaster=False, **spec)

@@ -11,7 +11,7 @@ from madoguchi.accounts.services import staff_create
 from madoguchi.channels.line.models import InboundEvent
 from madoguchi.chatbot.models import Keyword
 from madoguchi.core.audit import audit_record
-from madoguchi.faq.models import FaqEntry
+from madoguchi.faq.models import FaqEntry, Question
 from madoguchi.residents.models import Resident
 
 
@@ -36,6 +36,10 @@ def _grow(kind, resident, departments, start, end):
             )
         elif kind == "faq":
             FaqEntry.objects.create(external_id=f"Q{n}", question=f"質問{n}", answer="答え")
+        elif kind == "questions":
+            Question.objects.create(
+                text=f"質問{n}の件", outcome="abstained", candidates=[{"id": "Q1", "score": 0.1}]
+            )
         elif kind == "staff":
             staff_create(
                 username=f"staff{n}",
@@ -53,6 +57,7 @@ def _grow(kind, resident, departments, start, end):
         ("keywords", "console:keywords", "dept_staff"),
         ("events", "console:events", "admin"),
         ("faq", "console:faq", "dept_staff"),
+        ("questions", "console:faq_questions", "dept_staff"),
         ("staff", "console:staff", "admin"),
     ],
 )

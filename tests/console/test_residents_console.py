@@ -70,7 +70,11 @@ def test_export_json_and_csv_hold_everything_and_log_the_reason(staff_client, re
 
 
 def test_erasure_needs_a_second_person_and_then_anonymises(make_staff, resident):
+    from madoguchi.faq.learning import waiting_questions
+    from madoguchi.faq.models import Question
+
     _event(resident, "いじめの相談です")
+    Question.objects.create(resident=resident, text="山田花子の住所変更", outcome=Question.Outcome.ABSTAINED)
     first = make_staff("dept_manager", "gomi", username="manager-one")
     second = make_staff("dept_manager", "gomi", username="manager-two")
     asker = signed_in(first)
@@ -91,6 +95,8 @@ def test_erasure_needs_a_second_person_and_then_anonymises(make_staff, resident)
     event = InboundEvent.objects.get()
     assert "message" not in event.payload and event.source_user_id == resident.line_user_id
     assert "いじめ" not in json.dumps(event.payload, ensure_ascii=False)
+    # What the resident asked the bot goes too, and leaves the learning loop's list.
+    assert Question.objects.get().text == "" and not waiting_questions().exists()
     assert AuditEntry.objects.filter(action="residents.erasure.approved", actor_label="manager-two").exists()
     assert audit_verify().problem == ""
 

@@ -162,7 +162,7 @@ def test_preview_starts_the_draft_on_the_staff_members_test_phone(sim, channel, 
         follow=True,
     )
     assert "第 2 版を 自分のテスト用の電話 (linesim) に送りました。" in sent.content.decode()
-    _greeting, message = sim.messages(own_phone)
+    *_greeting, message = sim.messages(own_phone)
     assert message["text"] == "下書きの質問です。" and message["via"] == "push"
     state = FlowState.objects.get(resident__line_user_id=own_phone)
     assert state.data["version"] == scenario.draft.pk

@@ -10,6 +10,8 @@ from madoguchi.core.models import Channel
 from madoguchi.demo.setup import DEMO_STAFF, demo_setup
 from madoguchi.faq.models import FaqEntry
 from madoguchi.inbox.models import CannedReply
+from madoguchi.reports.models import Category, Report
+from madoguchi.scenarios.services import preview_user_id
 
 
 def test_demo_setup_is_idempotent_and_every_role_can_sign_in(db):
@@ -22,8 +24,23 @@ def test_demo_setup_is_idempotent_and_every_role_can_sign_in(db):
     }
     assert Channel.objects.get(slug="soudan").is_confidential
     assert not Channel.objects.get(slug="main").is_confidential
+    assert (
+        Channel.objects.get(slug="main").liff_url("register/")
+        == "https://liff.line.me/2000000101-midori/register/?channel=main"
+    )
     assert FaqEntry.objects.exists()
+    easy = FaqEntry.objects.get(external_id="F018")
+    assert easy.answer_in("ja-easy").startswith("マイナンバーカードが あれば")
+    # What staff wrote themselves survives the next demo start.
+    FaqEntry.objects.filter(pk=easy.pk).update(answers_by_language={"ja-easy": "しょくいんが かいた"})
+    demo_setup()
+    assert FaqEntry.objects.get(pk=easy.pk).answers_by_language["ja-easy"] == "しょくいんが かいた"
     assert CannedReply.objects.filter(for_counseling=True).exists()
+    # Test sends of deliveries go to each demo staff member's own linesim phone.
+    pr = StaffProfile.objects.get(user__username="demo-pr")
+    assert pr.line_user_id == preview_user_id("demo-pr")
+    assert Category.objects.filter(code="road", department__name="道路維持課").exists()
+    assert Report.objects.count() == 5 and Report.objects.filter(is_public=True).count() == 1
 
     client = Client()
     response = client.post(

@@ -39,7 +39,8 @@ def test_the_console_works_with_the_keyboard_alone(browser: Browser, live_server
     staff_create(username="keyboard", password="correct horse battery", role=Role.DELIVERY)
     page = browser.new_context(locale="ja-JP").new_page()
     page.goto(f"{live_server.url}/console/login/")
-    page.keyboard.type("keyboard")  # the user name field has the focus
+    expect(page.locator("input[name=username]")).to_be_focused()  # the page puts the focus there
+    page.keyboard.type("keyboard")
     page.keyboard.press("Tab")
     page.keyboard.type("correct horse battery")
     page.keyboard.press("Enter")

@@ -68,7 +68,7 @@ def test_a_resident_asks_for_a_person_and_staff_answer(
 
     # The resident receives it on the phone; the bot said nothing in between.
     expect(page.get_by_test_id("bot-message").last).to_contain_text("15日に振り込みます", timeout=20_000)
-    expect(page.get_by_test_id("bot-message")).to_have_count(3)
+    expect(page.get_by_test_id("bot-message")).to_have_count(4)  # greeting, invitation, hand-off, reply
 
     # A new message from the resident appears on the staff page by itself.
     page.get_by_test_id("composer").fill("ありがとうございました")

@@ -194,3 +194,97 @@ def test_answers_come_in_the_residents_language_where_staff_wrote_one(sim, chann
     sim.text(USER, "住民票 コンビニ")
     run_tasks()
     assert "マルチコピー機" in sim.messages(USER)[-1]["text"]  # no Korean written: Japanese
+
+
+FULL_SHEET = (
+    "id,category,question,answer,department,variants,valid_from,valid_until,links,answer_ja-easy,answer_en\n"
+    "L1,ごみ,粗大ごみの出し方,予約してください。,環境課,大きいごみ|そだいごみ,2026-04-01,2027/03/31,"
+    '"申込 https://example.jp/sodai|料金表 https://example.jp/fee",よやくして ください。,Book first.\n'
+    'L2,税,"=1+1","-2",税務課,,,,,,\n'
+)
+
+
+def test_the_sheet_carries_dates_links_and_answers_in_other_languages(db):
+    report = faq_import(FULL_SHEET.encode(), "faq.csv")
+    assert (report.created, report.errors) == (2, [])
+    entry = FaqEntry.objects.get(external_id="L1")
+    assert entry.variants == ["大きいごみ", "そだいごみ"]
+    assert (str(entry.valid_from), str(entry.valid_until)) == ("2026-04-01", "2027-03-31")
+    assert entry.links == [
+        {"label": "申込", "url": "https://example.jp/sodai"},
+        {"label": "料金表", "url": "https://example.jp/fee"},
+    ]
+    assert entry.answers_by_language == {"ja-easy": "よやくして ください。", "en": "Book first."}
+    assert FaqEntry.objects.get(external_id="L2").question == "=1+1"
+
+
+def test_csv_and_excel_exports_come_back_unchanged_and_never_as_formulas(db, tmp_path):
+    from madoguchi.faq.services import faq_export_csv, faq_export_xlsx
+
+    faq_import(FULL_SHEET.encode(), "faq.csv")
+    before = list(FaqEntry.objects.order_by("external_id").values())
+    exported = faq_export_csv()
+    assert "'=1+1" in exported and "'-2" in exported  # Excel shows these as text
+    book = openpyxl.load_workbook(io.BytesIO(faq_export_xlsx()))
+    sheet = book.active
+    assert [c.value for c in sheet[1]][:6] == [
+        "id",
+        "category",
+        "question",
+        "answer",
+        "department",
+        "variants",
+    ]
+    assert all(cell.data_type == "s" for row in sheet.iter_rows() for cell in row if cell.value)
+    for content, name in ((exported.encode(), "faq.csv"), (faq_export_xlsx(), "faq.xlsx")):
+        FaqEntry.objects.all().delete()
+        assert faq_import(content, name).created == 2
+        after = list(FaqEntry.objects.order_by("external_id").values())
+        strip = ("id", "updated_at")
+        assert [{k: v for k, v in e.items() if k not in strip} for e in after] == [
+            {k: v for k, v in e.items() if k not in strip} for e in before
+        ]
+    call_command("faq", "export", "-o", str(tmp_path / "faq.xlsx"))
+    assert openpyxl.load_workbook(tmp_path / "faq.xlsx").active["A2"].value == "L1"
+
+
+def test_reimporting_the_plain_city_sheet_keeps_what_staff_added(midori):
+    FaqEntry.objects.filter(external_id="F018").update(
+        variants=["コンビニ 住民票"], answers_by_language={"ja-easy": "コンビニで とれます。"}
+    )
+    faq_import(MIDORI.read_bytes(), "midori-faq.csv")
+    entry = FaqEntry.objects.get(external_id="F018")
+    assert entry.variants == ["コンビニ 住民票"] and entry.answers_by_language == {
+        "ja-easy": "コンビニで とれます。"
+    }
+
+
+@pytest.mark.parametrize(
+    ("cells", "message"),
+    [
+        ("2026-13-40,,,", "valid_from の日付「2026-13-40」を読めません"),
+        ("2027-01-01,2026-01-01,,", "掲載終了日が開始日より前です"),
+        (",,javascript:alert(1),", "https:// で始まる URL"),
+        (",,a https://x.jp|b https://x.jp|c https://x.jp|d https://x.jp|e https://x.jp,", "4 つまで"),
+        (f",,,{'あ' * 5001}", "answer_en が長すぎます"),
+    ],
+    ids=["bad-date", "dates-reversed", "not-https", "five-links", "long-translation"],
+)
+def test_rows_with_bad_dates_links_or_translations_are_refused_by_row(db, cells, message):
+    sheet = (
+        f"id,category,question,answer,department,valid_from,valid_until,links,answer_en\nB1,c,q,a,d,{cells}\n"
+    )
+    report = faq_import(sheet.encode(), "faq.csv")
+    assert report.created == 0 and message in report.errors[0] and report.errors[0].startswith("2 行目")
+
+
+def test_excel_date_cells_are_read_as_dates(db):
+    import datetime
+
+    book = openpyxl.Workbook()
+    book.active.append(["id", "category", "question", "answer", "department", "valid_until"])
+    book.active.append(["X3", "税", "住民税はいつ?", "6月です。", "税務課", datetime.datetime(2027, 3, 31)])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    assert faq_import(buffer.getvalue(), "faq.xlsx").errors == []
+    assert str(FaqEntry.objects.get(external_id="X3").valid_until) == "2027-03-31"

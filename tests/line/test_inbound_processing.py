@@ -32,11 +32,12 @@ def test_follow_creates_the_resident_with_profile_and_greets(sim, channel):
     resident = Resident.objects.get(line_user_id=USER)
     assert resident.status == Resident.Status.ACTIVE
     assert resident.display_name == "山田 花子"
-    [greeting] = sim.messages(USER)
-    assert greeting["via"] == "reply"
+    greeting, invitation = sim.messages(USER)
+    assert greeting["via"] == invitation["via"] == "reply"
     assert "山田 花子" in greeting["text"]
     assert "みどり市" in greeting["text"]
-    assert greeting["quickReply"]["items"]
+    assert invitation["template"]["actions"][0]["label"] == "登録する"  # registration (feature app)
+    assert invitation["quickReply"]["items"]
 
 
 def test_unfollow_marks_blocked_and_follow_again_reactivates(sim, channel):
@@ -79,9 +80,9 @@ def test_language_postback_switches_the_residents_language(sim, channel):
     sim.text(USER, "zzz")
     run_tasks()
     assert Resident.objects.get(line_user_id=USER).language == "en"
-    texts = bot_texts(sim)
-    assert "English" in texts[1]
-    assert texts[2].startswith("Sorry")
+    texts = bot_texts(sim)  # greeting, invitation to register, then the two answers
+    assert "English" in texts[-2]
+    assert texts[-1].startswith("Sorry")
 
 
 def test_a_retry_after_500_reuses_the_retry_key_and_409_counts_as_sent(sim, channel, settings):

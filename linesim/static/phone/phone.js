@@ -114,6 +114,13 @@ function linkified(text) {
     link.href = href;
     link.target = "_blank";
     link.rel = "noopener noreferrer";
+    if (liffUrl(href)) {
+      // As in LINE, a LIFF URL in a message opens in the in-app web view.
+      link.addEventListener("click", (event) => {
+        event.preventDefault();
+        openLiff(href);
+      });
+    }
     fragment.append(link);
     last = match.index + url.length;
   }
@@ -717,7 +724,8 @@ async function performAction(action) {
     }
     case "uri": {
       const href = safeHref(action.uri);
-      if (href) window.open(href, "_blank", "noopener");
+      if (href && liffUrl(href)) openLiff(href);
+      else if (href) window.open(href, "_blank", "noopener");
       else setStatus(`開けない URI です: ${action.uri}`);
       break;
     }
@@ -973,6 +981,97 @@ function sendPhoto(file) {
   reader.readAsDataURL(file);
 }
 
+/* ------------------------------------------------------------------ LIFF web view */
+
+// A LIFF URL (https://liff.line.me/{liffId}/path?query) opens the app registered in linesim
+// (`POST /_sim/liff/apps`) over the chat. Its page loads linesim's /liff/sdk.js in place of LINE's
+// SDK; `liff.init()` there asks this page (postMessage) for the context and an ID token of the
+// resident being played. The token goes only to the origin of the app's registered endpoint.
+let liffApp = null; // the app open in the web view
+
+function liffUrl(href) {
+  try {
+    const url = new URL(href);
+    const match = url.origin === "https://liff.line.me" && /^\/([A-Za-z0-9-]{1,64})(\/.*)?$/.exec(url.pathname);
+    return match ? { liffId: match[1], path: (match[2] || "") + url.search } : null;
+  } catch {
+    return null;
+  }
+}
+
+async function openLiff(href) {
+  const target = liffUrl(href);
+  if (!target) return;
+  const answer = await control("GET", `/_sim/liff/apps/${encodeURIComponent(target.liffId)}`, undefined, { quiet: [404] });
+  if (!answer.ok || !answer.data) {
+    setStatus(`linesim に登録されていない LIFF アプリです: ${target.liffId}`);
+    return;
+  }
+  const app = answer.data;
+  const endpoint = safeHref(app.endpointUrl);
+  if (!endpoint || !endpoint.startsWith("http")) {
+    setStatus(`LIFF アプリのエンドポイントが不正です: ${app.endpointUrl}`);
+    return;
+  }
+  // As LINE does: the endpoint URL, with the rest of the LIFF URL in liff.state.
+  const url = new URL(endpoint);
+  if (target.path && target.path !== "/") url.searchParams.set("liff.state", target.path);
+  liffApp = { ...app, origin: url.origin };
+  $("liff").dataset.viewType = app.viewType || "full";
+  $("liff-title").textContent = url.host;
+  $("liff-frame").src = url.href;
+  $("liff").hidden = false;
+  $("liff-close").focus();
+}
+
+function closeLiff() {
+  liffApp = null;
+  $("liff").hidden = true;
+  $("liff-frame").src = "about:blank";
+  poll();
+}
+
+function toLiffPage(event, message) {
+  event.source.postMessage({ linesimLiff: 1, ...message }, event.origin);
+}
+
+async function answerLiff(event) {
+  const data = event.data;
+  const frame = $("liff-frame");
+  if (!liffApp || event.source !== frame.contentWindow || !data || data.linesimLiff !== 1) return;
+  if (event.origin !== liffApp.origin) return; // another site inside the web view gets nothing
+  if (data.type === "init") {
+    if (data.liffId !== liffApp.liffId) {
+      toLiffPage(event, { id: data.id, type: "error", code: "INIT_FAILED", message: "liffId does not match the app opened" });
+      return;
+    }
+    const token = await control("POST", userPath("/id-token"), { clientId: liffApp.channelId });
+    if (!token.ok) {
+      toLiffPage(event, { id: data.id, type: "error", code: "INIT_FAILED", message: "no ID token" });
+      return;
+    }
+    const name = $("display-name").value.trim();
+    toLiffPage(event, {
+      id: data.id,
+      type: "context",
+      idToken: token.data.idToken,
+      decoded: { iss: "https://access.line.me", sub: userId, aud: liffApp.channelId, name },
+      context: { type: "utou", userId, liffId: liffApp.liffId, viewType: liffApp.viewType, endpointUrl: liffApp.endpointUrl },
+      language: navigator.language || "ja",
+    });
+  } else if (data.type === "close") {
+    closeLiff();
+  } else if (data.type === "sendMessages") {
+    const texts = (Array.isArray(data.messages) ? data.messages : []).filter((m) => m && m.type === "text");
+    for (const message of texts.slice(0, 5)) sendText(String(message.text || ""));
+    toLiffPage(event, { id: data.id, type: "sent" });
+  } else if (data.type === "openWindow") {
+    const href = safeHref(data.url);
+    if (href && liffUrl(href) && !data.external) openLiff(href);
+    else if (href) window.open(href, "_blank", "noopener");
+  }
+}
+
 /* ------------------------------------------------------------------ user and wiring */
 
 // The header names the resident being played: display name, else a short user id.
@@ -987,6 +1086,7 @@ function setSettingsOpen(open) {
 }
 
 function useUser(id) {
+  if (liffApp) closeLiff();
   userId = id;
   generation += 1;
   localStorage.setItem("linesim-user", id);
@@ -1056,6 +1156,11 @@ function wire() {
   $("picker-cancel").addEventListener("click", () => $("picker-dialog").close());
 
   $("richmenu-toggle").addEventListener("click", () => setRichMenuOpen($("richmenu-body").hidden));
+  $("liff-close").addEventListener("click", closeLiff);
+  window.addEventListener("message", answerLiff);
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && !$("liff").hidden) closeLiff();
+  });
 }
 
 function start() {

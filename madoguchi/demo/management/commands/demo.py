@@ -27,6 +27,8 @@ from madoguchi.demo.setup import (
     DEMO_ACCESS_TOKEN,
     DEMO_CHANNEL_ID,
     DEMO_CHANNEL_SECRET,
+    DEMO_LIFF_ID,
+    DEMO_LOGIN_CHANNEL_ID,
     demo_setup,
 )
 
@@ -95,6 +97,16 @@ class Command(BaseCommand):
                     "channelSecret": COUNSELING_CHANNEL_SECRET,
                     "accessToken": COUNSELING_ACCESS_TOKEN,
                     "webhookUrl": f"{web}/line/soudan/webhook",
+                },
+                timeout=10,
+            ).raise_for_status()
+            # The LIFF app: linesim's phone opens https://liff.line.me/<id>/... at the web's /liff/.
+            httpx.post(
+                f"{sim}/_sim/liff/apps",
+                json={
+                    "liffId": DEMO_LIFF_ID,
+                    "channelId": DEMO_LOGIN_CHANNEL_ID,
+                    "endpointUrl": f"{web}/liff/",
                 },
                 timeout=10,
             ).raise_for_status()

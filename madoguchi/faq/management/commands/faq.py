@@ -1,4 +1,5 @@
-"""`madoguchi faq import FILE` and `madoguchi faq ask [--json] [--stdin] "QUERY"`."""
+"""`madoguchi faq import FILE`, `madoguchi faq export [-o FILE]` and
+`madoguchi faq ask [--json] [--stdin] "QUERY"`."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from madoguchi.faq.index import current_index
-from madoguchi.faq.services import ImportRefused, faq_export_csv, faq_import
+from madoguchi.faq.services import ImportRefused, faq_export_csv, faq_export_xlsx, faq_import
 
 
 class Command(BaseCommand):
@@ -22,7 +23,8 @@ class Command(BaseCommand):
             "import", help="import a CSV or Excel (.xlsx) file in the FAQ sheet's columns"
         )
         importing.add_argument("file")
-        sub.add_parser("export", help="print the FAQ as CSV")
+        exporting = sub.add_parser("export", help="print the FAQ as CSV, or write it to a .csv or .xlsx file")
+        exporting.add_argument("-o", "--output", help="a file; .xlsx writes Excel")
         asking = sub.add_parser("ask", help="what the bot would do with a question")
         asking.add_argument("query", nargs="?", default="")
         asking.add_argument("--json", action="store_true", help="one JSON line per query")
@@ -43,7 +45,13 @@ class Command(BaseCommand):
             for line in report.errors:
                 self.stderr.write(line)
         elif action == "export":
-            self.stdout.write(faq_export_csv(), ending="")
+            output = options.get("output")
+            if not output:
+                self.stdout.write(faq_export_csv(), ending="")
+            elif output.lower().endswith(".xlsx"):
+                Path(output).write_bytes(faq_export_xlsx())
+            else:  # with a BOM, so Excel in Japan opens it as UTF-8
+                Path(output).write_text("\ufeff" + faq_export_csv(), encoding="utf-8")
         else:
             queries = [line.rstrip("\n") for line in sys.stdin] if options["stdin"] else [options["query"]]
             index = current_index()

@@ -1,0 +1,257 @@
+"""Delivery fan-out: one delivery to a million residents, through linesim with LINE's limits.
+
+PostgreSQL only (production's database). It makes a fresh database, loads N residents (COPY),
+makes them friends in linesim (which enforces 200 multicast requests a second), and sends one
+delivery to all of them as a segment with `madoguchi worker`, twice:
+
+  clean  the worker runs to the end;
+  crash  the worker is killed (SIGKILL) when about 40% is sent and a new one started.
+
+The wall time runs from approval to the run's last batch marked sent. The bound is LINE's:
+ceil(N / 500) requests at 200 a second. Duplicates and misses come from linesim's own count of
+what each friend received. Peak RSS is the worker's high-water mark (VmHWM).
+
+  .venv/bin/python bench/delivery_fanout.py                   # 1,000,000 residents
+  .venv/bin/python bench/delivery_fanout.py --residents 100000
+
+Ends with one line of key=value figures per run; the last line is the crash run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import platform
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+DATABASE = "madoguchi_bench_fanout"
+MULTICAST_MAX, MULTICAST_PER_SECOND = 500, 200
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def peak_rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def user_id(number: int) -> str:
+    return f"U{number:032x}"
+
+
+def load_residents(count: int, channel_id: int) -> None:
+    """COPY residents in: far faster than the ORM for a million rows."""
+    import psycopg
+
+    started = time.monotonic()
+    with psycopg.connect(f"postgresql://postgres@127.0.0.1:5432/{DATABASE}") as conn, conn.cursor() as cur:
+        columns = (
+            "channel_id, line_user_id, display_name, picture_url, language, status, followed_at, created_at,"
+            " audience, age_band, terms_version"
+        )
+        with cur.copy(f"COPY residents_resident ({columns}) FROM STDIN") as copy:
+            for number in range(count):
+                language = "en" if number % 50 == 0 else "ja"  # 2% read English: two variants
+                copy.write_row(
+                    (
+                        channel_id,
+                        user_id(number),
+                        "",
+                        "",
+                        language,
+                        "active",
+                        "2026-01-01 00:00+09",
+                        "2026-01-01 00:00+09",
+                        "resident",
+                        "",
+                        "",
+                    )
+                )
+        conn.commit()
+        cur.execute("ANALYZE residents_resident")
+    print(f"loaded {count:,} residents in {time.monotonic() - started:.1f} s", flush=True)
+
+
+def make_friends(sim: httpx.Client, count: int) -> None:
+    for start in range(0, count, 100_000):
+        ids = [user_id(n) for n in range(start, min(count, start + 100_000))]
+        sim.put("/_sim/users", json={"userIds": ids}).raise_for_status()
+
+
+def start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "madoguchi", "worker", "--interval", "0.05", "--tick", "1"], env=env
+    )
+
+
+def wait_until_ticking(since: float) -> None:
+    """Until the worker has run its periodic jobs once: it is up and polling for tasks."""
+    from datetime import UTC, datetime
+
+    from madoguchi.core.models import ScheduledJob
+
+    after = datetime.fromtimestamp(since, tz=UTC)
+    for _ in range(600):
+        if ScheduledJob.objects.filter(last_run_at__gt=after).exists():
+            return
+        time.sleep(0.1)
+    raise SystemExit("the worker did not start")
+
+
+def one_run(name: str, count: int, env: dict[str, str], sim: httpx.Client, *, crash: bool) -> dict[str, Any]:
+    from django.contrib.auth import get_user_model
+
+    from madoguchi.core.models import Channel
+    from madoguchi.messaging.models import DeliveryBatch, DeliveryRun
+    from madoguchi.messaging.services import delivery_approve, delivery_save, delivery_submit, segment_save
+
+    sim.post("/_sim/reset").raise_for_status()  # what users received, retry keys; friends stay
+    sim.post("/_sim/config", json={"quota": 100_000_000, "rateLimits": True}).raise_for_status()
+    users = get_user_model().objects.order_by("pk")
+    author, approver = users[0], users[1]
+    channel = Channel.objects.get(slug="main")
+    segment = segment_save(
+        actor=author, name=f"bench {name}", conditions={"field": "audience", "in": ["resident"]}
+    )
+    delivery = delivery_save(
+        actor=author,
+        channel=channel,
+        title=f"bench {name}",
+        content={
+            "ja": {"messages": [{"type": "text", "text": "みどり市からのお知らせです。"}]},
+            "en": {"messages": [{"type": "text", "text": "News from Midori City."}]},
+        },
+        segment=segment,
+    )
+    delivery_submit(delivery, actor=author)
+    worker = start_worker(env)
+    wait_until_ticking(time.time())  # the worker's own start (Django, SudachiPy) is not the delivery's
+    started = time.monotonic()
+    delivery_approve(delivery, actor=approver)
+    run = DeliveryRun.objects.get(delivery=delivery)
+    rss = [0.0]
+    killed = False
+    while True:
+        time.sleep(0.2)
+        rss[-1] = max(rss[-1], peak_rss_mb(worker.pid))
+        status = DeliveryRun.objects.filter(pk=run.pk).values_list("status", flat=True).get()
+        if status == DeliveryRun.Status.DONE:
+            break
+        if crash and not killed:
+            sent = DeliveryBatch.objects.filter(run=run, state=DeliveryBatch.State.SENT).count()
+            if sent >= 0.4 * math.ceil(count / MULTICAST_MAX):
+                rss[-1] = max(rss[-1], peak_rss_mb(worker.pid))
+                worker.send_signal(signal.SIGKILL)
+                worker.wait()
+                print(f"killed the worker after {sent} batches; starting another", flush=True)
+                killed = True
+                worker = start_worker(env)
+                rss.append(0.0)
+        if time.monotonic() - started > 900:
+            raise SystemExit("the delivery did not finish in 15 minutes")
+    wall = time.monotonic() - started
+    rss[-1] = max(rss[-1], peak_rss_mb(worker.pid))
+    worker.send_signal(signal.SIGTERM)
+    worker.wait(timeout=60)
+    summary = sim.get("/_sim/stats", params={"summary": 1}).json()
+    histogram = {int(k): v for k, v in summary["received"].items()}
+    multicasts = summary["endpoints"].get("POST /v2/bot/message/multicast", {}).get("statuses", {})
+    run.refresh_from_db()
+    bound = math.ceil(count / MULTICAST_MAX) / MULTICAST_PER_SECOND
+    return {
+        "run": name,
+        "residents": count,
+        "batches": run.batches,
+        "wall_s": round(wall, 2),
+        "bound_s": round(bound, 2),
+        "ratio": round(wall / bound, 3),
+        "peak_rss_mb": round(max(rss), 1),
+        "duplicates": sum((k - 1) * v for k, v in histogram.items() if k > 1),
+        "missed": histogram.get(0, 0),
+        "http_409": multicasts.get("409", 0),
+        "http_429": multicasts.get("429", 0),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--residents", type=int, default=1_000_000)
+    parser.add_argument("--senders", type=int, default=6, help="sender threads in the worker")
+    parser.add_argument("--skip-crash", action="store_true")
+    args = parser.parse_args()
+
+    data_dir = tempfile.mkdtemp(prefix="madoguchi-bench-")
+    sim_port = free_port()
+    env = {
+        **os.environ,
+        "MADOGUCHI_DATA_DIR": data_dir,
+        "MADOGUCHI_LOG_LEVEL": "WARNING",
+        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DATABASE}",
+        "MADOGUCHI_LINE_API_HOST": f"http://127.0.0.1:{sim_port}",
+        "MADOGUCHI_DELIVERY_SENDERS": str(args.senders),
+        # A killed worker's claimed batches are taken over after this long (they are resent under
+        # their retry keys; LINE turns a repeat into a no-op).
+        "MADOGUCHI_DELIVERY_STALE_SECONDS": "3",
+    }
+    os.environ.update(env)
+    subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", DATABASE], check=True)
+    subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", DATABASE], check=True)
+    madoguchi = [sys.executable, "-m", "madoguchi"]
+    subprocess.run([*madoguchi, "migrate", "-v0"], env=env, check=True)
+    subprocess.run([*madoguchi, "demo_setup"], env=env, check=True, stdout=subprocess.DEVNULL)
+    linesim = subprocess.Popen([sys.executable, "-m", "linesim", "--port", str(sim_port)], env=env)
+    sim = httpx.Client(base_url=f"http://127.0.0.1:{sim_port}", timeout=120)
+    try:
+        for _ in range(100):
+            try:
+                sim.get("/_sim/stats").raise_for_status()
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "madoguchi.settings")
+        import django
+
+        django.setup()
+        from madoguchi.core.models import Channel
+
+        load_residents(args.residents, Channel.objects.get(slug="main").pk)
+        make_friends(sim, args.residents)
+        print(
+            f"machine: {platform.machine()} {os.cpu_count()} cpus, Python {platform.python_version()},"
+            f" PostgreSQL, linesim with rate limits on",
+            flush=True,
+        )
+        runs = [one_run("clean", args.residents, env, sim, crash=False)]
+        if not args.skip_crash:
+            runs.append(one_run("crash", args.residents, env, sim, crash=True))
+        for figures in runs:
+            print(" ".join(f"{key}={value}" for key, value in figures.items()), flush=True)
+    finally:
+        linesim.terminate()
+        linesim.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,430 @@
+"""Sending a delivery run: fix its recipients in batches, send the batches, finish.
+
+- **Prepare** reads the recipients in resident-id order, a chunk at a time; each chunk's batches
+  and the id it reached (`prepared_through`) are written in one transaction, so a prepare that
+  stopped resumes exactly where it was, and sending starts with the first chunk.
+- **Send**: sender threads claim the pending batch of highest priority (emergencies first, from
+  any run), send it as one multicast under the batch's dedupe key and mark it. A batch claimed by
+  a worker that died is sent again under the same key: LINE answers 409 if it went out, so nobody
+  gets it twice and nobody is missed.
+- Requests are paced below LINE's multicast limit per channel; a 429 still backs off (client.py).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import close_old_connections, connection, transaction
+from django.db.models import Count, Q, Sum
+from django.utils import timezone
+
+from madoguchi.channels.base import MULTICAST_MAX, ChannelError, transport_for
+from madoguchi.core.audit import audit_record
+from madoguchi.messaging.content import content_messages, placeholders_used, variant_for
+from madoguchi.messaging.models import Delivery, DeliveryBatch, DeliveryRun
+from madoguchi.messaging.segments import reachable_residents, segment_residents
+from madoguchi.residents.models import reply_language_for
+
+logger = logging.getLogger(__name__)
+
+PREPARE_CHUNK = 25_000
+BATCH_MAX_ATTEMPTS = 5
+EMERGENCY_PRIORITY = 100
+
+
+def run_recipients(delivery: Delivery) -> Any:
+    """The residents this delivery reaches now (QuerySet)."""
+    segment = delivery.segment if delivery.target == Delivery.Target.SEGMENT else None
+    return segment_residents(
+        delivery.channel,
+        segment.conditions if segment else {},
+        topic_code=delivery.topic.code if delivery.topic else None,
+        emergency=delivery.is_emergency,
+    )
+
+
+def run_method(delivery: Delivery) -> str:
+    """Broadcast only when it is truly the same message to every friend: all friends, no topic,
+    Japanese only, no placeholders. Everything else is multicast from our own segments."""
+    if (
+        delivery.target == Delivery.Target.ALL
+        and not delivery.topic_id
+        and set(delivery.content) == {"ja"}
+        and not placeholders_used(delivery.content)
+    ):
+        return DeliveryRun.Method.BROADCAST
+    return DeliveryRun.Method.MULTICAST
+
+
+# Prepare
+
+
+def _heartbeat_fresh(run: DeliveryRun) -> bool:
+    stale = timezone.now() - timedelta(seconds=settings.DELIVERY_STALE_SECONDS)
+    return run.prepare_heartbeat is not None and run.prepare_heartbeat > stale
+
+
+def run_prepare(run_id: int) -> None:
+    """Write the run's batches (resuming after `prepared_through`), then mark it sending."""
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.DELIVERY_STALE_SECONDS)
+    claimed = (
+        DeliveryRun.objects.filter(pk=run_id, status=DeliveryRun.Status.PREPARING)
+        .filter(Q(prepare_heartbeat=None) | Q(prepare_heartbeat__lt=stale))
+        .update(prepare_heartbeat=now)
+    )
+    if not claimed:
+        return  # done, cancelled, or another worker is preparing it
+    run = DeliveryRun.objects.select_related("delivery__channel", "delivery__segment", "delivery__topic").get(
+        pk=run_id
+    )
+    delivery = run.delivery
+    if run.method == DeliveryRun.Method.BROADCAST:
+        with transaction.atomic():
+            count = reachable_residents(delivery.channel).count()
+            DeliveryBatch.objects.get_or_create(
+                run=run,
+                seq=1,
+                defaults={"variant": "ja", "user_ids": "", "size": count, "priority": run.priority},
+            )
+            DeliveryRun.objects.filter(pk=run.pk).update(
+                recipients=count, batches=1, status=DeliveryRun.Status.SENDING
+            )
+        return
+    used = placeholders_used(delivery.content)
+    fields = ["pk", "line_user_id", "language"]
+    if "district" in used:
+        fields.append("district__name")
+    if "name" in used:
+        fields.append("display_name")
+    residents = run_recipients(delivery).order_by("pk").values_list(*fields)
+    seq = run.batches
+    while True:
+        chunk = list(residents.filter(pk__gt=run.prepared_through)[:PREPARE_CHUNK])
+        if not chunk:
+            break
+        groups: dict[tuple[str, ...], list[str]] = defaultdict(list)
+        params_of: dict[tuple[str, ...], dict[str, str]] = {}
+        batches: list[DeliveryBatch] = []
+
+        def flush(
+            key: tuple[str, ...],
+            groups: dict[tuple[str, ...], list[str]] = groups,
+            params_of: dict[tuple[str, ...], dict[str, str]] = params_of,
+            batches: list[DeliveryBatch] = batches,
+        ) -> None:
+            nonlocal seq
+            seq += 1
+            user_ids = groups.pop(key)
+            batches.append(
+                DeliveryBatch(
+                    run=run,
+                    seq=seq,
+                    variant=key[0],
+                    params=params_of[key],
+                    user_ids="\n".join(user_ids),
+                    size=len(user_ids),
+                    priority=run.priority,
+                )
+            )
+
+        for row in chunk:
+            variant = variant_for(delivery.content, reply_language_for(row[2]))
+            params: dict[str, str] = {}
+            position = 3
+            if "district" in used:
+                params["district"] = row[position] or ""
+                position += 1
+            if "name" in used:
+                # Each resident's own name: a batch of one (the composer warns about it).
+                params["name"] = row[position] or ""
+                params["resident"] = str(row[0])
+            key = (variant, *(f"{k}={v}" for k, v in sorted(params.items())))
+            params_of[key] = {k: v for k, v in params.items() if k != "resident"}
+            groups[key].append(row[1])
+            if len(groups[key]) >= MULTICAST_MAX or "name" in used:
+                flush(key)
+        for key in list(groups):
+            flush(key)
+        with transaction.atomic():
+            DeliveryBatch.objects.bulk_create(batches)
+            run.prepared_through = chunk[-1][0]
+            run.recipients += len(chunk)
+            run.batches = seq
+            updated = DeliveryRun.objects.filter(pk=run.pk, status=DeliveryRun.Status.PREPARING).update(
+                prepared_through=run.prepared_through,
+                recipients=run.recipients,
+                batches=seq,
+                prepare_heartbeat=timezone.now(),
+            )
+            if not updated:  # cancelled meanwhile: the batches written now are cancelled too
+                DeliveryBatch.objects.filter(run=run, state=DeliveryBatch.State.PENDING).update(
+                    state=DeliveryBatch.State.CANCELLED
+                )
+                return
+    DeliveryRun.objects.filter(pk=run.pk, status=DeliveryRun.Status.PREPARING).update(
+        status=DeliveryRun.Status.SENDING
+    )
+    run_finish_if_done(run.pk)
+
+
+# Send
+
+
+class Pacer:
+    """At most `rate` requests a second per channel from this process (shared by its threads)."""
+
+    def __init__(self, rate: float):
+        self.interval = 1.0 / rate
+        self.lock = threading.Lock()
+        self.next_at: dict[int, float] = {}
+
+    def wait(self, channel_id: int) -> None:
+        with self.lock:
+            now = time.monotonic()
+            at = max(now, self.next_at.get(channel_id, now))
+            self.next_at[channel_id] = at + self.interval
+        delay = at - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+
+
+_pacer = Pacer(settings.DELIVERY_MULTICAST_PER_SECOND)
+
+
+def batch_claim(min_priority: int | None = None) -> DeliveryBatch | None:
+    """The pending batch of highest priority (at least `min_priority`), now ours (or None)."""
+    for _attempt in range(5):
+        with transaction.atomic():
+            candidate = (
+                DeliveryBatch.objects.select_for_update(skip_locked=True)
+                .filter(state=DeliveryBatch.State.PENDING)
+                .filter(priority__gte=min_priority if min_priority is not None else -32768)
+                .order_by("-priority", "id")
+                .only("id")
+                .first()
+            )
+            if candidate is None:
+                return None
+            won = DeliveryBatch.objects.filter(pk=candidate.pk, state=DeliveryBatch.State.PENDING).update(
+                state=DeliveryBatch.State.SENDING, claimed_at=timezone.now()
+            )
+        if won:
+            return DeliveryBatch.objects.select_related("run__delivery__channel").get(pk=candidate.pk)
+    return None
+
+
+def batch_send(batch: DeliveryBatch) -> bool:
+    """Send one claimed batch; True when it went out (or had gone out before a crash)."""
+    run = batch.run
+    delivery = run.delivery
+    channel = delivery.channel
+    messages = content_messages(delivery.content, batch.variant, batch.params)
+    transport = transport_for(channel)
+    attempts = batch.attempts + 1
+    try:
+        if run.method == DeliveryRun.Method.BROADCAST:
+            request_id = transport.broadcast(channel, messages=messages, dedupe_key=batch.dedupe_key)
+            DeliveryRun.objects.filter(pk=run.pk).update(line_request_id=request_id)
+        else:
+            _pacer.wait(channel.pk)
+            transport.multicast(
+                channel,
+                user_ids=batch.user_ids.split("\n"),
+                messages=messages,
+                dedupe_key=batch.dedupe_key,
+                aggregation_unit=run.aggregation_unit,
+            )
+    except ChannelError as exc:
+        final = exc.permanent or attempts >= BATCH_MAX_ATTEMPTS
+        DeliveryBatch.objects.filter(pk=batch.pk).update(
+            state=DeliveryBatch.State.FAILED if final else DeliveryBatch.State.PENDING,
+            attempts=attempts,
+            error=exc.message[:500],
+        )
+        logger.warning("delivery batch %s failed (attempt %s): %s", batch.dedupe_key, attempts, exc.status)
+        return False
+    DeliveryBatch.objects.filter(pk=batch.pk).update(
+        state=DeliveryBatch.State.SENT, attempts=attempts, error=""
+    )
+    return True
+
+
+def _higher_priority_waiting(than: int) -> bool:
+    """A run more urgent than what we are sending is waiting to be prepared by its own task."""
+    return DeliveryRun.objects.filter(status=DeliveryRun.Status.PREPARING, priority__gt=than).exists()
+
+
+@dataclass
+class PumpResult:
+    sent: int  # batches that went out
+    interrupted: bool  # stopped with work left: out of time, or giving way to an emergency
+
+
+def pump(run_id: int | None = None, *, seconds: float | None = None) -> PumpResult:
+    """Prepare `run_id` (if it needs it) while sending every pending batch, most urgent first,
+    with DELIVERY_SENDERS threads, for at most `seconds`.
+
+    It stops early when a more urgent run is waiting to be prepared, so that run's task (which
+    has a higher task priority) goes next; the caller then queues a continuation.
+    """
+    deadline = time.monotonic() + (seconds or settings.DELIVERY_SLICE_SECONDS)
+    senders = settings.DELIVERY_SENDERS if connection.vendor == "postgresql" else 1
+    preparing = threading.Event()
+    my_priority = 0
+    if run_id is not None:
+        run = DeliveryRun.objects.filter(pk=run_id).first()
+        my_priority = run.priority if run else 0
+    stop = threading.Event()
+    sent = [0]
+    touched: set[int] = set()
+    lock = threading.Lock()
+
+    def in_thread(work: Callable[[], None]) -> Callable[[], None]:
+        def wrapped() -> None:
+            try:
+                work()
+            finally:
+                close_old_connections()
+                connection.close()
+
+        return wrapped
+
+    def prepare() -> None:
+        try:
+            if run_id is not None:
+                run_prepare(run_id)
+        except Exception:
+            logger.exception("preparing delivery run %s failed; it resumes later", run_id)
+        finally:
+            preparing.clear()
+
+    def send_loop() -> None:
+        if connection.vendor == "postgresql":
+            # A batch's state lost in a database crash is only sent again under the same retry
+            # key (a no-op at LINE): no need to wait for each commit to reach the disk.
+            with connection.cursor() as cursor:
+                cursor.execute("SET synchronous_commit TO off")
+        checked = 0.0  # look for a waiting emergency before the first batch, then every second
+        while not stop.is_set():
+            if time.monotonic() > deadline:
+                stop.set()
+                return
+            if time.monotonic() - checked > 1.0:
+                checked = time.monotonic()
+                if _higher_priority_waiting(my_priority):
+                    stop.set()
+                    return
+            # While an emergency is still being prepared, its senders wait for its batches rather
+            # than take less urgent ones.
+            batch = batch_claim(my_priority if preparing.is_set() and my_priority > 0 else None)
+            if batch is None:
+                if preparing.is_set():
+                    time.sleep(0.02)
+                    continue
+                return
+            ok = batch_send(batch)
+            with lock:
+                touched.add(batch.run_id)
+                sent[0] += ok
+        return
+
+    if run_id is not None and senders == 1:
+        # SQLite takes one writer at a time: prepare first, then send.
+        prepare()
+    elif run_id is not None:
+        preparing.set()
+    with ThreadPoolExecutor(max_workers=senders + 1, thread_name_prefix="madoguchi-delivery") as pool:
+        futures = []
+        if preparing.is_set():
+            futures.append(pool.submit(in_thread(prepare)))
+        futures += [pool.submit(in_thread(send_loop)) for _ in range(senders)]
+        for future in futures:
+            future.result()
+    for touched_run in touched | ({run_id} if run_id else set()):
+        run_finish_if_done(touched_run)
+    return PumpResult(sent=sent[0], interrupted=stop.is_set())
+
+
+def next_pending_batch() -> DeliveryBatch | None:
+    pending = DeliveryBatch.objects.filter(state=DeliveryBatch.State.PENDING).select_related("run")
+    return pending.order_by("-priority", "id").first()
+
+
+# Finish
+
+
+def run_finish_if_done(run_id: int) -> bool:
+    """Close a run whose batches are all sent or failed; record its figures."""
+    run = DeliveryRun.objects.filter(pk=run_id).select_related("delivery").first()
+    if run is None or run.status != DeliveryRun.Status.SENDING:
+        return False
+    open_batches = DeliveryBatch.objects.filter(
+        run_id=run_id, state__in=[DeliveryBatch.State.PENDING, DeliveryBatch.State.SENDING]
+    ).exists()
+    if open_batches:
+        return False
+    figures = DeliveryBatch.objects.filter(run_id=run_id).aggregate(
+        sent=Sum("size", filter=Q(state=DeliveryBatch.State.SENT), default=0),
+        failed=Sum("size", filter=Q(state=DeliveryBatch.State.FAILED), default=0),
+        failed_batches=Count("id", filter=Q(state=DeliveryBatch.State.FAILED)),
+    )
+    with transaction.atomic():
+        done = DeliveryRun.objects.filter(pk=run_id, status=DeliveryRun.Status.SENDING).update(
+            status=DeliveryRun.Status.DONE,
+            sent=figures["sent"],
+            failed=figures["failed"],
+            finished_at=timezone.now(),
+        )
+        if not done:
+            return False
+        delivery = Delivery.objects.select_for_update().get(pk=run.delivery_id)
+        if delivery.status == Delivery.Status.SENDING:
+            delivery.status = Delivery.Status.APPROVED if delivery.next_run_at else Delivery.Status.DONE
+            delivery.save(update_fields=["status", "updated_at"])
+        audit_record(
+            action="messaging.run.finished",
+            obj=delivery,
+            data={"run": run.number, **figures},
+        )
+    return True
+
+
+def runs_resume() -> int:
+    """Periodic: batches held by a dead worker go back to pending; runs with work left and
+    nobody on them get a task. Returns how many pumps were queued."""
+    from madoguchi.messaging.tasks import deliver_run
+
+    stale = timezone.now() - timedelta(seconds=settings.DELIVERY_STALE_SECONDS)
+    DeliveryBatch.objects.filter(state=DeliveryBatch.State.SENDING, claimed_at__lt=stale).update(
+        state=DeliveryBatch.State.PENDING
+    )
+    queued = 0
+    for run in DeliveryRun.objects.filter(status=DeliveryRun.Status.PREPARING):
+        if not _heartbeat_fresh(run):
+            deliver_run.using(priority=_task_priority(run)).enqueue(run.pk)
+            queued += 1
+    recent = timezone.now() - timedelta(seconds=settings.DELIVERY_STALE_SECONDS)
+    busy = DeliveryBatch.objects.filter(state=DeliveryBatch.State.SENDING, claimed_at__gte=recent).exists()
+    if not queued and not busy:
+        waiting = next_pending_batch()
+        if waiting is not None:
+            deliver_run.using(priority=_task_priority(waiting.run)).enqueue(waiting.run_id)
+            queued += 1
+    for run in DeliveryRun.objects.filter(status=DeliveryRun.Status.SENDING):
+        run_finish_if_done(run.pk)
+    return queued
+
+
+def _task_priority(run: DeliveryRun) -> int:
+    # django-tasks priorities run from -100 to 100; the worker takes higher first.
+    return 50 if run.priority >= EMERGENCY_PRIORITY else 0
