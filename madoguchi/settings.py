@@ -235,7 +235,7 @@ MADOGUCHI_RICHMENU_JOB_ATTEMPTS = env_int("MADOGUCHI_RICHMENU_JOB_ATTEMPTS", 8, 
 # sends one at a time). A batch claimed longer ago than the stale time belonged to a worker that
 # died: it is sent again under the same retry key, which LINE turns into a no-op if it went out.
 DELIVERY_MULTICAST_PER_SECOND = float(env_str("MADOGUCHI_DELIVERY_MULTICAST_PER_SECOND", "195"))
-DELIVERY_SENDERS = env_int("MADOGUCHI_DELIVERY_SENDERS", 6, minimum=1)
+DELIVERY_SENDERS = env_int("MADOGUCHI_DELIVERY_SENDERS", 12, minimum=1)
 DELIVERY_STALE_SECONDS = env_int("MADOGUCHI_DELIVERY_STALE_SECONDS", 60, minimum=1)
 # One worker task sends for at most this long, then hands over (other tasks get their turn).
 DELIVERY_SLICE_SECONDS = env_int("MADOGUCHI_DELIVERY_SLICE_SECONDS", 120, minimum=1)

@@ -201,26 +201,48 @@ class Pacer:
 _pacer = Pacer(settings.DELIVERY_MULTICAST_PER_SECOND)
 
 
+# Batches a sender thread claims at once: fewer round trips a batch, and an emergency still
+# waits at most this many sends of each thread.
+CLAIM_SIZE = 4
+
+
+def batches_claim(limit: int = CLAIM_SIZE, min_priority: int | None = None) -> list[DeliveryBatch]:
+    """Up to `limit` pending batches of highest priority (at least `min_priority`), now ours."""
+    stamp = timezone.now()
+    with transaction.atomic():
+        rows = list(
+            DeliveryBatch.objects.select_for_update(skip_locked=True)
+            .filter(state=DeliveryBatch.State.PENDING)
+            .filter(priority__gte=min_priority if min_priority is not None else -32768)
+            .order_by("-priority", "id")
+            .values_list("id", "priority")[:limit]
+        )
+        if not rows:
+            return []
+        top = rows[0][1]
+        # An emergency's batches go one to a thread, so that all of them are on their way at once
+        # (before any thread turns to a less urgent batch); others go in fours of one priority.
+        ids = [rows[0][0]] if top >= EMERGENCY_PRIORITY else [pk for pk, priority in rows if priority == top]
+        DeliveryBatch.objects.filter(pk__in=ids, state=DeliveryBatch.State.PENDING).update(
+            state=DeliveryBatch.State.SENDING, claimed_at=stamp
+        )
+    # Rows locked above are ours; `claimed_at` tells them apart where locks are not row locks
+    # (SQLite), should another process have taken one first.
+    claimed = DeliveryBatch.objects.filter(pk__in=ids, state=DeliveryBatch.State.SENDING, claimed_at=stamp)
+    return list(claimed.select_related("run__delivery__channel").order_by("-priority", "id"))
+
+
 def batch_claim(min_priority: int | None = None) -> DeliveryBatch | None:
     """The pending batch of highest priority (at least `min_priority`), now ours (or None)."""
-    for _attempt in range(5):
-        with transaction.atomic():
-            candidate = (
-                DeliveryBatch.objects.select_for_update(skip_locked=True)
-                .filter(state=DeliveryBatch.State.PENDING)
-                .filter(priority__gte=min_priority if min_priority is not None else -32768)
-                .order_by("-priority", "id")
-                .only("id")
-                .first()
-            )
-            if candidate is None:
-                return None
-            won = DeliveryBatch.objects.filter(pk=candidate.pk, state=DeliveryBatch.State.PENDING).update(
-                state=DeliveryBatch.State.SENDING, claimed_at=timezone.now()
-            )
-        if won:
-            return DeliveryBatch.objects.select_related("run__delivery__channel").get(pk=candidate.pk)
-    return None
+    claimed = batches_claim(1, min_priority)
+    return claimed[0] if claimed else None
+
+
+def batches_release(batches: list[DeliveryBatch]) -> None:
+    """Claimed batches a sender stopped before sending go back to pending at once."""
+    DeliveryBatch.objects.filter(
+        pk__in=[batch.pk for batch in batches], state=DeliveryBatch.State.SENDING
+    ).update(state=DeliveryBatch.State.PENDING)
 
 
 def batch_send(batch: DeliveryBatch) -> bool:
@@ -315,28 +337,36 @@ def pump(run_id: int | None = None, *, seconds: float | None = None) -> PumpResu
             with connection.cursor() as cursor:
                 cursor.execute("SET synchronous_commit TO off")
         checked = 0.0  # look for a waiting emergency before the first batch, then every second
-        while not stop.is_set():
-            if time.monotonic() > deadline:
-                stop.set()
-                return
-            if time.monotonic() - checked > 1.0:
-                checked = time.monotonic()
-                if _higher_priority_waiting(my_priority):
+        claimed: list[DeliveryBatch] = []
+        try:
+            while not stop.is_set():
+                if time.monotonic() > deadline:
                     stop.set()
                     return
-            # While an emergency is still being prepared, its senders wait for its batches rather
-            # than take less urgent ones.
-            batch = batch_claim(my_priority if preparing.is_set() and my_priority > 0 else None)
-            if batch is None:
-                if preparing.is_set():
-                    time.sleep(0.02)
-                    continue
-                return
-            ok = batch_send(batch)
-            with lock:
-                touched.add(batch.run_id)
-                sent[0] += ok
-        return
+                if time.monotonic() - checked > 1.0:
+                    checked = time.monotonic()
+                    if _higher_priority_waiting(my_priority):
+                        stop.set()
+                        return
+                if not claimed:
+                    # While an emergency is still being prepared, its senders wait for its
+                    # batches rather than take less urgent ones.
+                    claimed = batches_claim(
+                        min_priority=my_priority if preparing.is_set() and my_priority > 0 else None
+                    )
+                    if not claimed:
+                        if preparing.is_set():
+                            time.sleep(0.02)
+                            continue
+                        return
+                batch = claimed.pop(0)
+                ok = batch_send(batch)
+                with lock:
+                    touched.add(batch.run_id)
+                    sent[0] += ok
+        finally:
+            if claimed:
+                batches_release(claimed)
 
     if run_id is not None and senders == 1:
         # SQLite takes one writer at a time: prepare first, then send.
