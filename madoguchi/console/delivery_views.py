@@ -201,7 +201,12 @@ def _segment_context(
         mode = "rows" if shaped is not None else "json"
         source = json.dumps(tree, ensure_ascii=False, indent=2)
     blank = {"field": "", "negated": False, "values": [], "is": None, "after": "", "before": ""}
-    rows = rows + [dict(blank) for _ in range(max(ROWS_MIN - len(rows), 1))]
+    # Every row the form takes is on the page; those past the first blank one wait hidden until
+    # 条件を追加 shows them (without JavaScript, saving adds a blank row).
+    shown = max(ROWS_MIN, len(rows) + 1)
+    rows = [*rows, *(dict(blank) for _ in range(ROWS_MAX - len(rows)))][:ROWS_MAX]
+    for n, row in enumerate(rows):
+        row["hidden"] = n >= shown
     return {
         "segment": segment,
         "match": match,

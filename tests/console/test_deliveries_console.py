@@ -68,6 +68,22 @@ def test_the_rows_builder_saves_conditions_and_the_list_counts_them(staff_client
     assert AuditEntry.objects.filter(action="messaging.segment.changed").exists()
 
 
+def test_every_row_is_on_the_page_and_those_past_the_first_blank_one_wait_hidden(staff_client, town):
+    client = staff_client("delivery")
+    page = client.get(reverse("console:segment_new")).content.decode()
+    assert page.count("data-row ") + page.count("data-row>") == 20  # ROWS_MAX
+    assert page.count("data-row hidden") == 16  # four shown on a new segment
+    assert "data-add-row" in page
+    # A sixth condition (as 条件を追加 shows it) is saved like the first; five rows open again.
+    conditions = [("district", ["kita"], False)] * 5 + [("district", ["minami"], True)]
+    response = client.post(reverse("console:segment_new"), rows(*conditions))
+    assert response.status_code == 302
+    segment = Segment.objects.get()
+    assert segment.conditions["all"][-1] == {"not": {"field": "district", "in": ["minami"]}}
+    edit = client.get(reverse("console:segment_edit", kwargs={"segment_id": segment.pk})).content.decode()
+    assert edit.count("data-row hidden") == 20 - 7  # six used, one blank
+
+
 def test_the_live_count_gives_aggregates_by_district_and_language(staff_client, town):
     client = staff_client("delivery")
     everyone = client.post(reverse("console:segment_count"), rows()).json()

@@ -67,10 +67,17 @@ def test_compose_approve_and_send_a_segment_delivery(
     author.get_by_label("名称").fill("北地区の皆さん")
     count = author.locator("[data-count]")
     expect(count).to_have_text("3")
+    rows = author.locator("[data-row]")
+    expect(rows.locator("visible=true")).to_have_count(4)
+    author.get_by_role("button", name="条件を追加").click()
+    expect(rows.locator("visible=true")).to_have_count(5)
+    expect(rows.nth(4).get_by_label("項目")).to_be_focused()
     author.get_by_label("項目").first.select_option("district")
     author.locator("[data-row]").first.get_by_label("北地区").check()
     expect(count).to_have_text("2")
     expect(author.locator("[data-count-districts]")).to_contain_text("北地区: 2")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    author.screenshot(path=str(SHOTS / "segment-edit.png"), full_page=True)
     author.get_by_role("button", name="保存").click()
     expect(author.get_by_role("cell", name="2 人")).to_be_visible()
 
@@ -89,6 +96,7 @@ def test_compose_approve_and_send_a_segment_delivery(
     phone = author.get_by_test_id("phone-preview").first
     expect(phone).to_contain_text("あす9時から北地区の一斉清掃です。")
     expect(author.get_by_test_id("estimate")).to_have_text("2 人")
+    author.screenshot(path=str(SHOTS / "delivery-compose.png"), full_page=True)
     author.get_by_role("button", name="下書きを保存").click()
     expect(author.get_by_test_id("delivery-status")).to_have_text("下書き")
     author.get_by_role("button", name="承認に回す").click()
@@ -103,7 +111,6 @@ def test_compose_approve_and_send_a_segment_delivery(
     expect(chief.get_by_test_id("delivery-status")).to_have_text("配信完了", timeout=30_000)
     expect(chief.get_by_test_id("progress-text")).to_contain_text("2 / 2")
     expect(chief.locator("progress")).to_have_attribute("value", "100")
-    SHOTS.mkdir(parents=True, exist_ok=True)
     chief.screenshot(path=str(SHOTS / "delivery-done.png"), full_page=True)
     delivery.refresh_from_db()
     assert delivery.approved_by.get_username() == "kouhou-chief"

@@ -102,6 +102,21 @@ function showRow(row) {
 }
 for (const row of document.querySelectorAll("[data-row]")) showRow(row);
 
+// The segment rows: the page holds every row the form takes; 条件を追加 shows the next one.
+const addRow = document.querySelector("[data-add-row]");
+if (addRow) {
+  const refresh = () => { addRow.hidden = !document.querySelector("[data-row][hidden]"); };
+  addRow.addEventListener("click", () => {
+    const next = document.querySelector("[data-row][hidden]");
+    if (next) {
+      next.hidden = false;
+      next.querySelector("[data-row-field]").focus();
+    }
+    refresh();
+  });
+  refresh();
+}
+
 function showMode(form) {
   const mode = form.querySelector("[data-mode]:checked");
   for (const panel of form.querySelectorAll("[data-mode-panel]")) {
