@@ -5,6 +5,7 @@ The contract is in docs/linesim.md; keep it stable.
 
 from __future__ import annotations
 
+import base64
 import json
 import secrets
 import time
@@ -147,7 +148,6 @@ async def id_token(request: Request) -> Response:
         return _bad("expiresIn must be whole seconds within a day")
     now = int(time.time())
     user = state.user(user_id)
-    token = secrets.token_urlsafe(32)
     claims = {
         "iss": "https://access.line.me",
         "sub": user_id,
@@ -161,8 +161,22 @@ async def id_token(request: Request) -> Response:
         claims["picture"] = user.picture_url
     if isinstance(data.get("nonce"), str):
         claims["nonce"] = data["nonce"]
+    # Shaped like LINE's (a JWT: header.payload.signature, base64url); linesim's verify endpoint
+    # looks the whole token up, so the signature is random rather than signed.
+    token = ".".join(
+        [
+            _base64url({"typ": "JWT", "alg": "HS256"}),
+            _base64url(claims),
+            secrets.token_urlsafe(32),
+        ]
+    )
     state.id_tokens[token] = claims
     return JSONResponse({"idToken": token})
+
+
+def _base64url(value: dict[str, Any]) -> str:
+    raw = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
 LIFF_VIEW_TYPES = ("full", "tall", "compact")

@@ -94,6 +94,14 @@ class Sim:
 
 
 @pytest.fixture(autouse=True)
+def empty_cache() -> None:
+    """Counters kept in Django's cache (sign-in brakes) start at zero in every test."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def fast_password_hashing(settings: Any) -> None:
     """PBKDF2's deliberate slowness (the point in production) costs ~0.3 s for every staff member
     a test creates; the hasher is Django's, not ours, so tests use a fast one."""

@@ -23,6 +23,7 @@ from django.utils.http import urlencode
 from madoguchi.accounts.access import has_permission, staff_profile, totp_required
 from madoguchi.accounts.roles import Perm
 from madoguchi.core.audit import audit_record
+from madoguchi.core.remote import client_ip
 
 View = Callable[..., HttpResponseBase]
 
@@ -30,10 +31,6 @@ View = Callable[..., HttpResponseBase]
 SESSION_LOGIN_AT = "madoguchi_login_at"
 SESSION_MFA = "madoguchi_mfa"
 SESSION_PENDING = "madoguchi_pending_user"
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR")
 
 
 def _to_login(request: HttpRequest, reason: str = "") -> HttpResponse:

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from madoguchi.channels.base import ChannelError
 from madoguchi.channels.line.login import IdTokenRejected, id_token_verify
 from madoguchi.chatbot.answers import LANGUAGES
+from madoguchi.core.remote import FailureBrake, client_ip
 from madoguchi.liff.forms import RegistrationForm
 from madoguchi.liff.pages import liff_channel, page_language, render_page
 from madoguchi.liff.session import LiffVisitor, session_begin, session_end, session_visitor
@@ -59,18 +60,27 @@ def index(request: HttpRequest) -> HttpResponse:
     return response
 
 
+# An address whose ID tokens LINE keeps refusing is not a resident: it is not let to make us
+# ask LINE again and again (LINE rate-limits the channel, and residents would pay for it).
+SIGNIN_BRAKE = FailureBrake("liff-signin", limit=20, window=600)
+
+
 @require_POST
 def session_start(request: HttpRequest) -> JsonResponse:
     """The page sends the ID token LIFF gave it; LINE tells us whose it is."""
     channel = liff_channel(request.POST.get("channel", ""))
     if channel is None:
         return JsonResponse({"error": _("このページは、いまは使えません。")}, status=404)
+    if SIGNIN_BRAKE.engaged(request):
+        return JsonResponse(
+            {"error": _("確認に何度も失敗しました。しばらく待ってから、もう一度開いてください。")},
+            status=429,
+        )
     try:
         login = id_token_verify(channel, request.POST.get("id_token", ""))
     except IdTokenRejected as rejected:
-        logger.warning(
-            "LIFF sign-in refused on %s from %s: %s", channel.slug, request.META.get("REMOTE_ADDR"), rejected
-        )
+        SIGNIN_BRAKE.failed(request)
+        logger.warning("LIFF sign-in refused on %s from %s: %s", channel.slug, client_ip(request), rejected)
         return JsonResponse(
             {"error": _("LINE で本人の確認ができませんでした。画面を閉じて、もう一度開いてください。")},
             status=403,

@@ -20,8 +20,8 @@ USER = "U" + "a" * 32
 OTHER = "U" + "b" * 32
 
 
-def client() -> Client:
-    return Client(HTTP_HOST="127.0.0.1", enforce_csrf_checks=True)
+def client(**meta: str) -> Client:
+    return Client(HTTP_HOST="127.0.0.1", enforce_csrf_checks=True, **meta)
 
 
 def csrf(browser: Client, path: str = "/liff/register/") -> str:
@@ -78,6 +78,8 @@ def test_against_line_the_pages_load_lines_sdk_and_refuse_frames(settings, liff_
         ("foreign-audience", 403),
         ("empty", 403),
         ("huge", 403),
+        ("not-a-jwt", 403),
+        ("two-parts", 403),
     ],
 )
 def test_tokens_line_does_not_vouch_for_make_no_session(sim: Sim, liff_channel: Channel, token_for, expected):
@@ -87,6 +89,8 @@ def test_tokens_line_does_not_vouch_for_make_no_session(sim: Sim, liff_channel: 
         "foreign-audience": sim.id_token(USER, "1999999999"),  # another LINE Login channel's
         "empty": "",
         "huge": "x" * 5000,
+        "not-a-jwt": "<script>alert(1)</script>",
+        "two-parts": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJVYWFhYSJ9",
     }[token_for]
     browser = client()
     answer = sign_in(browser, token)
@@ -182,3 +186,36 @@ def test_a_channel_without_liff_has_no_pages(channel: Channel):
     page = client().get("/liff/register/")
     assert page.status_code == 404
     assert "このページは、いまは使えません" in page.content.decode()
+
+
+def verify_calls(sim: Sim) -> int:
+    return int(sim.stats()["endpoints"].get("POST /oauth2/v2.1/verify", {}).get("count", 0))
+
+
+def test_what_is_not_shaped_like_an_id_token_is_refused_without_asking_line(sim: Sim, liff_channel: Channel):
+    for token in ("x" * 300, "a.b", "a..c", "a.b.c.d", "ａ.ｂ.ｃ", "a.b.c\n"):
+        assert sign_in(client(), token).status_code == 403
+    assert verify_calls(sim) == 0
+
+
+def test_an_address_that_keeps_failing_is_braked_and_others_are_not(
+    sim: Sim, liff_channel: Channel, settings
+):
+    forged = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJVYWFhYSJ9.forged"
+    for _ in range(20):
+        assert sign_in(client(REMOTE_ADDR="203.0.113.9"), forged).status_code == 403
+    asked = verify_calls(sim)
+    # The 21st try from that address is refused before LINE is asked, even with a good token.
+    braked = sign_in(client(REMOTE_ADDR="203.0.113.9"), sim.id_token(USER, LOGIN_CHANNEL_ID))
+    assert braked.status_code == 429 and "しばらく待って" in braked.json()["error"]
+    assert verify_calls(sim) == asked
+    # Another resident, from another address, signs in as usual.
+    assert (
+        sign_in(client(REMOTE_ADDR="198.51.100.7"), sim.id_token(OTHER, LOGIN_CHANNEL_ID)).status_code == 200
+    )
+    # Behind our TLS proxy, the address is the one the proxy added last to X-Forwarded-For.
+    settings.MADOGUCHI_BEHIND_TLS_PROXY = True
+    via_proxy = {"REMOTE_ADDR": "10.0.0.2", "HTTP_X_FORWARDED_FOR": "198.51.100.7, 203.0.113.9"}
+    assert sign_in(client(**via_proxy), sim.id_token(USER, LOGIN_CHANNEL_ID)).status_code == 429
+    via_proxy["HTTP_X_FORWARDED_FOR"] = "203.0.113.9, 198.51.100.7"  # the claimed first entry is ignored
+    assert sign_in(client(**via_proxy), sim.id_token(USER, LOGIN_CHANNEL_ID)).status_code == 200

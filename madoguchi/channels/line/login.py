@@ -8,6 +8,7 @@ checks its signature, expiry and audience; we check the answer again before trus
 from __future__ import annotations
 
 import logging
+import string
 import time
 from dataclasses import dataclass
 
@@ -35,6 +36,15 @@ class LineLogin:
     expires_at: int
 
 
+_BASE64URL = frozenset(string.ascii_letters + string.digits + "-_")
+
+
+def _jwt_shaped(token: str) -> bool:
+    """Three non-empty base64url parts joined by dots (header.payload.signature)."""
+    parts = token.split(".")
+    return len(parts) == 3 and all(part and _BASE64URL.issuperset(part) for part in parts)
+
+
 def _valid_user_id(value: object) -> bool:
     return isinstance(value, str) and 1 <= len(value) <= 64 and value.isascii() and value.isalnum()
 
@@ -47,8 +57,8 @@ def id_token_verify(channel: Channel, id_token: str) -> LineLogin:
     """
     if not channel.login_channel_id:
         raise ChannelError(f"channel {channel.slug} has no LINE Login channel", permanent=True)
-    if not id_token or len(id_token) > MAX_ID_TOKEN or not id_token.isascii():
-        raise IdTokenRejected("malformed")
+    if not id_token or len(id_token) > MAX_ID_TOKEN or not _jwt_shaped(id_token):
+        raise IdTokenRejected("malformed")  # never worth asking LINE about
     try:
         response = httpx.post(
             f"{settings.LINE_API_HOST.rstrip('/')}/oauth2/v2.1/verify",
