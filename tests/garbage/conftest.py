@@ -33,7 +33,9 @@ def weekday_of(days_ahead: int) -> str:
 @pytest.fixture
 def town(transactional_db: None) -> Town:
     """北 collects 燃やすごみ tomorrow's weekday every week, 資源 today's; 南 nothing tomorrow."""
-    burnable = Category.objects.create(name="燃やすごみ", description="半透明の袋に入れて出してください。", sort_order=1)
+    burnable = Category.objects.create(
+        name="燃やすごみ", description="半透明の袋に入れて出してください。", sort_order=1
+    )
     resource = Category.objects.create(name="資源", sort_order=2)
     north = Area.objects.create(name="北ブロック", slug="north")
     south = Area.objects.create(name="南ブロック", slug="south")
@@ -44,6 +46,10 @@ def town(transactional_db: None) -> Town:
         district, _ = District.objects.get_or_create(code=code, defaults={"name": code})
         DistrictArea.objects.create(district=district, area=area)
     rows = (DATA / "kanazawa" / "target.csv").read_text(encoding="utf-8").splitlines()
-    wanted = [r for r in rows[1:] if "スプレー" in r or r.startswith(("有料粗大ごみ,ソファー", "燃やすごみ,ソファー"))]
+    wanted = [
+        r
+        for r in rows[1:]
+        if "スプレー" in r or r.startswith(("有料粗大ごみ,ソファー", "燃やすごみ,ソファー"))
+    ]
     sorting_import(("type,name,notice,furigana\n" + "\n".join(wanted) + "\n").encode(), "target.csv")
     return Town(north, south, burnable, resource)

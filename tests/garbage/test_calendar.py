@@ -59,7 +59,10 @@ def test_month_filter_after_colon():
 
 
 def test_explicit_dates_alone_and_mixed():
-    assert days("20140301 20140325", date(2014, 3, 1), date(2014, 3, 31)) == [date(2014, 3, 1), date(2014, 3, 25)]
+    assert days("20140301 20140325", date(2014, 3, 1), date(2014, 3, 31)) == [
+        date(2014, 3, 1),
+        date(2014, 3, 25),
+    ]
     assert days("月 20140301", date(2014, 3, 1), date(2014, 3, 4)) == [date(2014, 3, 1), date(2014, 3, 3)]
 
 
@@ -78,7 +81,9 @@ def test_year_end_closure_shifts_a_week_as_kanazawa_does():
         date(2023, 1, 12),
     ]
     # Tuesday Jan 3 (1st Tuesday) moves to Jan 10, a day with no regular collection.
-    got = collection_days({"資源": parse_rule("火1 火3 火5")}, date(2023, 1, 1), date(2023, 1, 31), closures=[closure])
+    got = collection_days(
+        {"資源": parse_rule("火1 火3 火5")}, date(2023, 1, 1), date(2023, 1, 31), closures=[closure]
+    )
     assert got[0] == Collection(date(2023, 1, 10), "資源") and got[0].moved_from == date(2023, 1, 3)
     assert [c.day for c in got] == [date(2023, 1, 10), date(2023, 1, 17), date(2023, 1, 31)]
 
@@ -141,12 +146,20 @@ def test_a_collection_moved_into_the_range_is_included():
 def test_a_holiday_inside_a_week_shift_uses_the_policy_of_the_new_day():
     closure = Closure(date(2023, 12, 29), date(2024, 1, 3), ClosureHandling.WEEK_SHIFT)
     # Monday Jan 1 2024 → Jan 8, 成人の日; skipped for a category that skips holidays.
-    got = days("月1", date(2024, 1, 1), date(2024, 1, 31), closures=[closure], holiday_policies={"ごみ": "skip"})
+    got = days(
+        "月1", date(2024, 1, 1), date(2024, 1, 31), closures=[closure], holiday_policies={"ごみ": "skip"}
+    )
     assert got == []
 
 
 def test_a_custom_holiday_calendar_can_be_given():
-    got = days("水", date(2024, 5, 1), date(2024, 5, 8), holiday_policies={"ごみ": "skip"}, is_holiday=lambda d: d.day == 8)
+    got = days(
+        "水",
+        date(2024, 5, 1),
+        date(2024, 5, 8),
+        holiday_policies={"ごみ": "skip"},
+        is_holiday=lambda d: d.day == 8,
+    )
     assert got == [date(2024, 5, 1)]
 
 

@@ -50,7 +50,10 @@ def test_without_a_district_the_resident_is_offered_registration(sim: Sim, resid
     assert "地区を登録すると" in answer["template"]["text"]
     labels = [a["label"] for a in answer["template"]["actions"]]
     assert labels == ["地区を登録する", "チャットで登録"]
-    assert "/liff/" in answer["template"]["actions"][0]["uri"] or "liff" in answer["template"]["actions"][0]["uri"]
+    assert (
+        "/liff/" in answer["template"]["actions"][0]["uri"]
+        or "liff" in answer["template"]["actions"][0]["uri"]
+    )
 
 
 def test_tomorrow_and_today_for_the_residents_district(sim: Sim, resident: Resident):
@@ -108,7 +111,9 @@ def test_several_candidates_are_offered_as_quick_replies(sim: Sim, resident: Res
     assert "選んでください" in answer["text"]
     labels = chips(answer)
     assert any(label.startswith("ソファー70cm") for label in labels) and len(labels) >= 3
-    first = next(i for i in answer["quickReply"]["items"] if i["action"]["label"].startswith("ソファースプリングなし"))
+    first = next(
+        i for i in answer["quickReply"]["items"] if i["action"]["label"].startswith("ソファースプリングなし")
+    )
     answer = tap(sim, first["action"]["data"])
     assert "分別: 燃やすごみ" in answer["text"] and "次の燃やすごみの日" in answer["text"]
 
@@ -127,7 +132,9 @@ def test_a_stale_or_forged_item_postback_is_answered_safely(sim: Sim, resident: 
 def test_reminder_opt_in_and_out(sim: Sim, resident: Resident):
     register(resident, "kita")
     answer = say(sim, "ごみ通知")
-    assert "前の日の夕方" in answer["text"] and ReminderSubscription.objects.filter(resident=resident).exists()
+    assert (
+        "前の日の夕方" in answer["text"] and ReminderSubscription.objects.filter(resident=resident).exists()
+    )
     assert "前日のお知らせをやめる" in chips(answer)
     assert "もう届く設定" in say(sim, "ごみ通知")["text"]
     answer = tap(sim, postback_data("garbage.remind", on="0"))

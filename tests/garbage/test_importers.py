@@ -91,7 +91,9 @@ def test_the_real_kanazawa_dictionary_tsv_imports_with_sub_categories_as_notes()
 
 @pytest.mark.django_db
 def test_replace_hides_items_missing_from_the_new_file():
-    sorting_import(b"type,name,notice\n\xe7\x87\x83\xe3\x82\x84\xe3\x81\x99\xe3\x81\x94\xe3\x81\xbf,A,\n", "a.csv")
+    sorting_import(
+        b"type,name,notice\n\xe7\x87\x83\xe3\x82\x84\xe3\x81\x99\xe3\x81\x94\xe3\x81\xbf,A,\n", "a.csv"
+    )
     report = sorting_import("type,name,notice\n資源,B,\n".encode(), "b.csv", replace=True)
     assert report.deactivated == 1
     assert list(Item.objects.filter(is_active=True).values_list("name", flat=True)) == ["B"]
@@ -111,7 +113,7 @@ def test_shift_jis_is_read():
         (b"", "空"),
         ("品名,種類\nA,B\n".encode(), "見出し"),
         (b"a" * (MAX_FILE_BYTES + 1), "大きすぎ"),
-        ("type,name,notice\n=1+1,x,\n".encode(), "取り込める品目がありません"),
+        (b"type,name,notice\n=1+1,x,\n", "取り込める品目がありません"),
     ],
 )
 def test_hostile_sorting_files_are_refused_with_a_reason(data, reason):
@@ -146,7 +148,7 @@ def test_too_many_rows_are_refused():
 
 
 def test_5374_folder_without_area_days_or_with_bad_cells():
-    with pytest.raises(ImportRefused, match="area_days.csv"):
+    with pytest.raises(ImportRefused, match=r"area_days\.csv"):
         parse_5374({"center.csv": b"a,b,c\n"})
     with pytest.raises(ImportRefused, match="列"):
         parse_5374({"area_days.csv": "地区,センター\nA,B\n".encode()})
@@ -163,7 +165,12 @@ def test_5374_folder_without_area_days_or_with_bad_cells():
                 "西,東部,*1,金4:4 6\n"
             ).encode("cp932"),
             "remarks.csv": "ID,注意事項\n1,火2 火4\n".encode(),
-            "center.csv": "名称,休止開始日,休止終了日\n東部,2024/12/31,2025/01/03\n西部,2024/13/01,2025/01/03\n南部,2024/12/01,2025/03/01\n".encode(),
+            "center.csv": (
+                "名称,休止開始日,休止終了日\n"
+                "東部,2024/12/31,2025/01/03\n"
+                "西部,2024/13/01,2025/01/03\n"  # no 13th month
+                "南部,2024/12/01,2025/03/01\n"  # three months
+            ).encode(),
         }
     )
     assert [a.name for a in parsed.areas] == ["北", "西"]

@@ -26,7 +26,7 @@ _ids = itertools.count(1)
 def make(channel: Channel, n: int, code: str, *, opted: bool = True, **fields: object) -> list[Resident]:
     district = District.objects.get(code=code)
     made = []
-    for i in range(n):
+    for _ in range(n):
         resident = Resident.objects.create(
             channel=channel, line_user_id=f"U{next(_ids):032x}", district=district, **fields
         )

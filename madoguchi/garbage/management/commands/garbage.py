@@ -34,7 +34,9 @@ class Command(BaseCommand):
         folder.add_argument("--slug-prefix", default="area", help="areas' URL names: PREFIX-001, ...")
         table = sub.add_parser("import-sorting", help="a sorting table: 津市形式, 分別辞典 TSV or target.csv")
         table.add_argument("file")
-        table.add_argument("--replace", action="store_true", help="hide this source's items missing from the file")
+        table.add_argument(
+            "--replace", action="store_true", help="hide this source's items missing from the file"
+        )
         search = sub.add_parser("search", help="what the sorting guide finds for a query")
         search.add_argument("query")
         calendar = sub.add_parser("calendar", help="an area's collections (slug or district code)")
