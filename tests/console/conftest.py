@@ -162,3 +162,15 @@ def rich_menu(db: None) -> Any:
 
     spec = next(s for s in demo_menus() if s["slug"] == "welcome")
     return menu_save(None, image=(DATA / "richmenu-welcome.png").read_bytes(), is_disaster=False, **spec)
+
+
+@pytest.fixture
+def garbage_objects(db: None) -> Any:
+    """A garbage category, item and collection area ("GC"/"GI"/"GA" in the permission table)."""
+    from madoguchi.garbage.models import Area, AreaRule, Category, Item
+
+    category = Category.objects.create(name="燃やすごみ")
+    item = Item.objects.create(name="紙くず", category=category, key="k1")
+    area = Area.objects.create(name="北", slug="kita-area")
+    AreaRule.objects.create(area=area, category=category, rule="月 木")
+    return {"GC": category, "GI": item, "GA": area}

@@ -1,0 +1,173 @@
+"""The garbage department's pages: the sorting guide's items (search, edit, add), the categories
+with their holiday policy, and each collection area's rules and month calendar."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from madoguchi.accounts.roles import Perm
+from madoguchi.console.access import staff_view
+from madoguchi.garbage.calendar import describe, parse_rule
+from madoguchi.garbage.models import Area, Category, Item
+from madoguchi.garbage.selectors import area_month
+from madoguchi.garbage.services import area_rule_update, category_update, item_save
+
+PAGE = 50
+
+
+class ItemForm(forms.ModelForm):
+    class Meta:
+        model = Item
+        fields = ["name", "reading", "category", "notice", "is_active"]
+        widgets = {"notice": forms.Textarea(attrs={"rows": 4})}
+
+    def clean_name(self) -> str:
+        name = " ".join(str(self.cleaned_data["name"]).split())
+        if name.startswith(("=", "+", "-", "@")):
+            raise ValidationError(gettext_lazy("数式のような品目名は使えません。"))
+        return name
+
+
+class CategoryForm(forms.ModelForm):
+    class Meta:
+        model = Category
+        fields = ["description", "color", "sort_order", "holiday_policy"]
+        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+
+
+@staff_view(Perm.GARBAGE_MANAGE)
+def items(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "").strip()[:100]
+    shown = Item.objects.select_related("category").order_by("reading", "name")
+    category = request.GET.get("category", "")
+    if category.isdigit():
+        shown = shown.filter(category_id=int(category))
+    if query:
+        shown = shown.filter(
+            Q(name__icontains=query) | Q(reading__icontains=query) | Q(notice__icontains=query)
+        )
+    page = Paginator(shown, PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "console/garbage/items.html",
+        {"page": page, "query": query, "categories": Category.objects.all(), "category": category},
+    )
+
+
+@staff_view(Perm.GARBAGE_MANAGE)
+def item_edit(request: HttpRequest, item_id: int | None = None) -> HttpResponse:
+    item = get_object_or_404(Item, pk=item_id) if item_id is not None else None
+    form = ItemForm(request.POST or None, instance=item)
+    if request.method == "POST" and form.is_valid():
+        try:
+            item_save(item=form.instance, actor=request.user)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("品目「%(name)s」を保存しました。") % {"name": form.instance.name})
+            return redirect("console:garbage_items")
+    return render(request, "console/garbage/item_edit.html", {"form": form, "item": item})
+
+
+@staff_view(Perm.GARBAGE_MANAGE)
+def categories(request: HttpRequest) -> HttpResponse:
+    return render(request, "console/garbage/categories.html", {"categories": Category.objects.all()})
+
+
+@staff_view(Perm.GARBAGE_MANAGE)
+def category_edit(request: HttpRequest, category_id: int) -> HttpResponse:
+    category = get_object_or_404(Category, pk=category_id)
+    form = CategoryForm(request.POST or None, instance=category)
+    if request.method == "POST" and form.is_valid():
+        category_update(category=category, actor=request.user, fields=form.cleaned_data)
+        messages.success(request, _("「%(name)s」を保存しました。") % {"name": category.name})
+        return redirect("console:garbage_categories")
+    return render(request, "console/garbage/category_edit.html", {"form": form, "category": category})
+
+
+@staff_view(Perm.GARBAGE_MANAGE)
+def areas(request: HttpRequest) -> HttpResponse:
+    shown = Area.objects.select_related("center").prefetch_related("districts__district")
+    return render(request, "console/garbage/areas.html", {"areas": shown})
+
+
+def _month(value: str) -> tuple[int, int]:
+    today = timezone.localdate()
+    try:
+        year, month = (int(part) for part in value.split("-", 1))
+        date(year, month, 1)
+        if not 2000 <= year <= 2100:
+            raise ValueError
+    except ValueError:
+        return today.year, today.month
+    return year, month
+
+
+@staff_view(Perm.GARBAGE_MANAGE)
+def area(request: HttpRequest, area_id: int) -> HttpResponse:
+    shown = get_object_or_404(Area.objects.select_related("center"), pk=area_id)
+    errors: dict[int, str] = {}
+    if request.method == "POST":
+        value = request.POST.get("category", "")
+        category = (
+            Category.objects.filter(pk=int(value)).first() if value.isdigit() and len(value) < 12 else None
+        )
+        if category is None:
+            messages.error(request, _("ごみの種類を選んでください。"))
+            return redirect("console:garbage_area", area_id=shown.pk)
+        try:
+            area_rule_update(
+                area=shown, category=category, rule=request.POST.get("rule", "")[:500], actor=request.user
+            )
+        except ValidationError as error:
+            errors[category.pk] = "; ".join(error.messages)
+        else:
+            messages.success(
+                request, _("「%(category)s」の収集日を保存しました。") % {"category": category.name}
+            )
+            return redirect("console:garbage_area", area_id=shown.pk)
+    year, month = _month(request.GET.get("month", ""))
+    rules = {rule.category_id: rule for rule in shown.rules.all()}
+    rows = []
+    # Every category collected somewhere (an area may lack one yet), and the one just refused.
+    for category in Category.objects.filter(Q(rules__isnull=False) | Q(pk__in=errors)).distinct():
+        rule = rules.get(category.pk)
+        try:
+            words = describe(parse_rule(rule.rule)) if rule else ""
+        except ValueError:
+            words = ""
+        rows.append(
+            {
+                "category": category,
+                "rule": rule.rule if rule else "",
+                "words": words,
+                "error": errors.get(category.pk),
+            }
+        )
+    previous = date(year - 1, 12, 1) if month == 1 else date(year, month - 1, 1)
+    following = date(year + 1, 1, 1) if month == 12 else date(year, month + 1, 1)
+    return render(
+        request,
+        "console/garbage/area.html",
+        {
+            "area": shown,
+            "rows": rows,
+            "weeks": area_month(shown, year, month),
+            "year": year,
+            "month": month,
+            "previous": f"{previous:%Y-%m}",
+            "following": f"{following:%Y-%m}",
+        },
+        status=400 if errors else 200,
+    )

@@ -1,0 +1,102 @@
+"""The garbage department's console pages: items, categories' holiday policy, areas' rules."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.urls import reverse
+
+from madoguchi.core.models import AuditEntry
+from madoguchi.garbage.models import AreaRule, Category, Center, Item
+from madoguchi.garbage.selectors import area_collections
+
+
+def test_staff_search_and_edit_an_item(staff_client, garbage_objects: dict[str, Any]):
+    client = staff_client("dept_staff")
+    Item.objects.create(name="スプレー缶", reading="すぷれかん", category=garbage_objects["GC"], key="k2")
+    page = client.get(reverse("console:garbage_items"), {"q": "すぷれ"}).content.decode()
+    assert "スプレー缶" in page and "紙くず" not in page
+    item = garbage_objects["GI"]
+    response = client.post(
+        reverse("console:garbage_item", args=[item.pk]),
+        {
+            "name": "紙くず(汚れたもの)",
+            "reading": "かみくず",
+            "category": item.category_id,
+            "notice": "袋へ",
+            "is_active": "on",
+        },
+    )
+    assert response.status_code == 302
+    item.refresh_from_db()
+    assert item.name == "紙くず(汚れたもの)" and item.reading == "かみくず"
+    assert AuditEntry.objects.filter(action="garbage.item.updated", object_id=str(item.pk)).exists()
+
+
+def test_a_new_item_and_hostile_input(staff_client, garbage_objects: dict[str, Any]):
+    client = staff_client("dept_manager")
+    category = garbage_objects["GC"]
+    ok = client.post(
+        reverse("console:garbage_item_new"), {"name": "ガラス", "category": category.pk, "is_active": "on"}
+    )
+    assert ok.status_code == 302 and Item.objects.get(name="ガラス").source == "staff"
+    for name in ("=HYPERLINK(1)", "x" * 201, ""):
+        refused = client.post(reverse("console:garbage_item_new"), {"name": name, "category": category.pk})
+        assert refused.status_code == 200 and 'role="alert"' in refused.content.decode()
+    other = client.post(reverse("console:garbage_item_new"), {"name": "y", "category": 999999})
+    assert other.status_code == 200 and not Item.objects.filter(name="y").exists()
+
+
+def test_the_holiday_policy_is_a_setting_staff_change(staff_client, garbage_objects: dict[str, Any]):
+    client = staff_client("dept_manager")
+    category, area = garbage_objects["GC"], garbage_objects["GA"]
+    monday = date(2024, 11, 4)  # 振替休日
+    assert [c.day for c in area_collections(area, monday, monday)] == [monday]
+    response = client.post(
+        reverse("console:garbage_category", args=[category.pk]),
+        {"description": "袋に入れて", "color": "#ea3b13", "sort_order": 1, "holiday_policy": "move"},
+    )
+    assert response.status_code == 302
+    assert Category.objects.get(pk=category.pk).holiday_policy == "move"
+    assert [c.day for c in area_collections(area, monday, date(2024, 11, 5))] == [date(2024, 11, 5)]
+    assert AuditEntry.objects.filter(action="garbage.category.updated").exists()
+    bad = client.post(
+        reverse("console:garbage_category", args=[category.pk]),
+        {"description": "", "color": "red;}", "sort_order": 1, "holiday_policy": "never"},
+    )
+    assert bad.status_code == 200 and Category.objects.get(pk=category.pk).holiday_policy == "move"
+
+
+def test_area_rules_are_edited_in_5374_grammar_and_checked(staff_client, garbage_objects: dict[str, Any]):
+    client = staff_client("dept_staff")
+    category, area = garbage_objects["GC"], garbage_objects["GA"]
+    url = reverse("console:garbage_area", args=[area.pk])
+    assert client.post(url, {"category": category.pk, "rule": "火1 火3 火5"}).status_code == 302
+    assert AreaRule.objects.get(area=area, category=category).rule == "火1 火3 火5"
+    refused = client.post(url, {"category": category.pk, "rule": "毎週火曜"})
+    assert refused.status_code == 400 and "読めません" in refused.content.decode()
+    assert AreaRule.objects.get(area=area, category=category).rule == "火1 火3 火5"
+    assert client.post(url, {"category": "abc", "rule": "月"}).status_code == 302
+    assert AuditEntry.objects.filter(action="garbage.rule.updated").count() == 1
+
+
+def test_the_month_view_shows_moved_collections(staff_client, garbage_objects: dict[str, Any]):
+    area = garbage_objects["GA"]
+    area.center = Center.objects.create(
+        name="東部",
+        closed_from=date(2022, 12, 30),
+        closed_until=date(2023, 1, 3),
+        closure_handling="week_shift",
+    )
+    area.save()
+    AreaRule.objects.filter(area=area).update(rule="火1 火3")
+    page = staff_client("dept_staff").get(
+        reverse("console:garbage_area", args=[area.pk]), {"month": "2023-01"}
+    )
+    body = page.content.decode()
+    assert "2023年1月" in body and "1/3分" in body
+    # A month that does not parse falls back to this month rather than failing.
+    assert (
+        client.get(reverse("console:garbage_area", args=[area.pk]), {"month": "99999-1"}).status_code == 200
+    )
