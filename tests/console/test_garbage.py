@@ -91,9 +91,8 @@ def test_the_month_view_shows_moved_collections(staff_client, garbage_objects: d
     )
     area.save()
     AreaRule.objects.filter(area=area).update(rule="火1 火3")
-    page = staff_client("dept_staff").get(
-        reverse("console:garbage_area", args=[area.pk]), {"month": "2023-01"}
-    )
+    client = staff_client("dept_staff")
+    page = client.get(reverse("console:garbage_area", args=[area.pk]), {"month": "2023-01"})
     body = page.content.decode()
     assert "2023年1月" in body and "1/3分" in body
     # A month that does not parse falls back to this month rather than failing.
