@@ -54,7 +54,7 @@ def read_table(data: bytes, name: str = "", delimiter: str | None = None) -> lis
         first = text.split("\n", 1)[0]
         delimiter = "\t" if first.count("\t") > first.count(",") else ","
     try:
-        rows = []
+        rows: list[list[str]] = []
         for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter):
             if len(rows) > MAX_ROWS:
                 raise ImportRefused(f"{name}: 行が多すぎます(上限 {MAX_ROWS:,} 行)")
@@ -260,8 +260,8 @@ def parse_5374(files: dict[str, bytes]) -> Parsed:
             continue
         rules: dict[str, str] = {}
         try:
-            for category, cell in zip(categories, row[2:], strict=False):
-                text = resolve_remarks(cell, remarks)
+            for category, raw in zip(categories, row[2:], strict=False):
+                text = resolve_remarks(raw, remarks)
                 parse_rule(text)
                 rules[category] = text
         except RuleError as error:

@@ -123,7 +123,7 @@ def import_5374(files: dict[str, bytes], *, actor: Any = None, slug_prefix: str 
             category.color = row.color or category.color
             category.sort_order = order
             category.save()
-        centers = {}
+        centers: dict[str, Center] = {}
         for center_row in parsed.centers:
             center, _ = Center.objects.update_or_create(
                 name=center_row.name,
@@ -132,15 +132,15 @@ def import_5374(files: dict[str, bytes], *, actor: Any = None, slug_prefix: str 
             centers[center.name] = center
         taken = set(Area.objects.values_list("slug", flat=True))
         for order, area_row in enumerate(parsed.areas, start=1):
-            center = centers.get(area_row.center)
-            if center is None and area_row.center:
-                center, _ = Center.objects.get_or_create(name=area_row.center)
-                centers[center.name] = center
+            area_center = centers.get(area_row.center)
+            if area_center is None and area_row.center:
+                area_center, _ = Center.objects.get_or_create(name=area_row.center)
+                centers[area_center.name] = area_center
             area = Area.objects.filter(name=area_row.name).first()
             if area is None:
                 slug = _free_slug(slugify(f"{slug_prefix}-{order:03d}") or "area", taken)
                 area = Area(name=area_row.name, slug=slug)
-            area.center = center
+            area.center = area_center
             area.sort_order = order
             area.save()
             for category_name, text in area_row.rules.items():

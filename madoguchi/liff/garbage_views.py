@@ -4,7 +4,7 @@ own district's calendar first."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
@@ -34,10 +34,10 @@ def garbage(request: HttpRequest) -> HttpResponse:
     days: list[dict[str, object]] = []
     if area is not None:
         today = timezone.localdate()
-        by_day: dict[object, list[str]] = {}
+        by_day: dict[date, list[str]] = {}
         for collection in area_collections(area, today, today + timedelta(days=CALENDAR_DAYS - 1)):
             by_day.setdefault(collection.day, []).append(collection.category)
-        days = [{"day": day, "categories": names} for day, names in sorted(by_day.items())]  # type: ignore[type-var]
+        days = [{"day": day, "categories": names} for day, names in sorted(by_day.items())]
     return render_page(
         request,
         "liff/garbage.html",
