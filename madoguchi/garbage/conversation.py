@@ -21,7 +21,7 @@ from madoguchi.channels.base import Text
 from madoguchi.chatbot.answers import menu_chips
 from madoguchi.chatbot.registry import Answer, Turn, postback_action, register_matcher
 from madoguchi.garbage import messages
-from madoguchi.garbage.models import Item
+from madoguchi.garbage.models import Area, Item
 from madoguchi.garbage.search import has_intent, items_search_scored
 from madoguchi.garbage.selectors import area_for_resident
 from madoguchi.garbage.services import reminder_subscribe, reminder_unsubscribe
@@ -70,12 +70,14 @@ def garbage_words(turn: Turn) -> Answer | None:
         return _remind(turn, False)
     if compact in REMIND_ON:
         return _remind(turn, True)
-    if TODAY.match(compact):
-        return _day(turn, 0)
-    if TOMORROW.match(compact):
-        return _day(turn, 1)
-    if WEEK.match(compact):
-        return _day(turn, None)
+    asked = (
+        0 if TODAY.match(compact) else 1 if TOMORROW.match(compact) else -1 if WEEK.match(compact) else None
+    )
+    if asked is not None:
+        # A city with no calendar set up leaves the question to the FAQ (its general answer).
+        if not Area.objects.exists():
+            return None
+        return _day(turn, None if asked == -1 else asked)
     return _item_search(turn, raw)
 
 
