@@ -142,3 +142,11 @@ def test_reminder_opt_in_and_out(sim: Sim, resident: Resident):
     assert "前日にお知らせ" in chips(answer)
     answer = tap(sim, postback_data("garbage.day", d="1"))
     assert "燃やすごみ" in answer["text"]
+
+
+def test_the_answer_is_in_the_residents_language(sim: Sim, resident: Resident):
+    register(resident, "kita")
+    Resident.objects.filter(pk=resident.pk).update(language="en")
+    answer = say(sim, "明日のごみ")
+    assert answer["text"].startswith("Tomorrow") and "燃やすごみ" in answer["text"]
+    assert chips(answer)[:2] == ["Today's garbage", "Tomorrow's garbage"]
