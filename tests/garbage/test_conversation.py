@@ -150,3 +150,18 @@ def test_the_answer_is_in_the_residents_language(sim: Sim, resident: Resident):
     answer = say(sim, "明日のごみ")
     assert answer["text"].startswith("Tomorrow") and "燃やすごみ" in answer["text"]
     assert chips(answer)[:2] == ["Today's garbage", "Tomorrow's garbage"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "<script>alert(1)</script>の捨て方",
+        "捨て方" * 500,
+        "'; DROP TABLE garbage_item; --",
+        "\u200b明日のごみ",
+    ],
+)
+def test_hostile_text_is_harmless(sim: Sim, resident: Resident, text: str):
+    answer = say(sim, text)
+    # Answered (by the fallback or the FAQ), never taken for an item.
+    assert answer["type"] in ("text", "template") and "分別:" not in answer.get("text", "")

@@ -45,3 +45,28 @@ def test_hostile_queries_are_harmless(town: Town, params: dict[str, str]):
     response = Client().get("/liff/garbage/", params)
     assert response.status_code == 200
     assert "<script>alert(1)</script>" not in response.content.decode()
+
+
+def test_a_signed_in_resident_sees_their_own_districts_calendar(town: Town):
+    from django.http import HttpResponse
+
+    from madoguchi.core.models import Channel
+    from madoguchi.liff.session import COOKIE, session_begin
+    from madoguchi.residents.models import District, Resident
+
+    channel = Channel.objects.create(
+        slug="main", name="みどり市公式", provider_channel_id="1", channel_secret="s"
+    )
+    resident = Resident.objects.create(
+        channel=channel, line_user_id="U" + "5" * 32, district=District.objects.get(code="minami")
+    )
+    response = HttpResponse()
+    session_begin(response, resident)
+    client = Client()
+    client.cookies[COOKIE] = response.cookies[COOKIE].value
+    body = client.get("/liff/garbage/").content.decode()
+    assert "南ブロック" in body and "/garbage/calendar/south.ics" in body
+    # A tampered cookie is nobody: the page still works, without a calendar.
+    client.cookies[COOKIE] = response.cookies[COOKIE].value[:-2] + "xx"
+    body = client.get("/liff/garbage/").content.decode()
+    assert "南ブロック" in body.split("<select", 1)[1] and "south.ics" not in body
