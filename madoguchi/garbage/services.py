@@ -19,7 +19,7 @@ from madoguchi.core.models import Channel
 from madoguchi.garbage.importers import Parsed, parse_5374, parse_sorting
 from madoguchi.garbage.models import Area, AreaRule, Category, Center, Item, ReminderRun, ReminderSubscription
 from madoguchi.garbage.selectors import collections_on
-from madoguchi.residents.models import Resident
+from madoguchi.residents.models import Resident, reply_language_for
 
 logger = logging.getLogger(__name__)
 
@@ -266,10 +266,17 @@ def reminders_send(now: datetime | None = None) -> int:
 def _run_claim(
     channel_id: int, area: Area, day: Any, categories: list[str], subscribers: Any
 ) -> ReminderRun | None:
-    user_ids = list(
-        subscribers.filter(channel_id=channel_id, district__garbage_area__area=area)
-        .order_by("pk")
-        .values_list("line_user_id", flat=True)
+    # [LINE user id, reply language], grouped by language: each language is its own multicasts.
+    recipients = sorted(
+        (
+            [user_id, reply_language_for(language)]
+            for user_id, language in subscribers.filter(
+                channel_id=channel_id, district__garbage_area__area=area
+            )
+            .order_by("pk")
+            .values_list("line_user_id", "language")
+        ),
+        key=lambda pair: pair[1],
     )
     try:
         with transaction.atomic():
@@ -278,8 +285,8 @@ def _run_claim(
                 area=area,
                 day=day,
                 categories="・".join(categories)[:300],
-                recipients=user_ids,
-                recipient_count=len(user_ids),
+                recipients=recipients,
+                recipient_count=len(recipients),
             )
     except IntegrityError:
         return None  # already claimed (sent, or being sent by another worker)
@@ -289,25 +296,21 @@ def _run_send(run: ReminderRun) -> int:
     # Two workers may both resume a run a crash left half-done: the transport's dedupe keys
     # (one per run and batch) make the second send nothing.
     channel = Channel.objects.get(pk=run.channel_id)
-    categories = run.categories.split("・")
-    with translation.override("ja"):
-        text = _("明日 %(month)s月%(day)s日 は %(categories)s の日です。(%(area)s)\n") % {
-            "month": run.day.month,
-            "day": run.day.day,
-            "categories": "・".join(categories),
-            "area": run.area.name,
-        } + _("お知らせをやめるときは「ごみ通知停止」と送ってください。")
     transport = transport_for(channel)
-    user_ids: list[str] = list(run.recipients)
+    by_language: dict[str, list[str]] = {}
+    for user_id, language in run.recipients:
+        by_language.setdefault(str(language), []).append(str(user_id))
     try:
-        for batch, start in enumerate(range(0, len(user_ids), MULTICAST_MAX)):
-            transport.multicast(
-                channel,
-                user_ids=user_ids[start : start + MULTICAST_MAX],
-                messages=[Text(text)],
-                dedupe_key=f"garbage.reminder:{run.pk}:{batch}",
-                aggregation_unit="garbage_reminder",
-            )
+        for language, user_ids in sorted(by_language.items()):
+            messages = [Text(reminder_text(run, language))]
+            for batch, start in enumerate(range(0, len(user_ids), MULTICAST_MAX)):
+                transport.multicast(
+                    channel,
+                    user_ids=user_ids[start : start + MULTICAST_MAX],
+                    messages=messages,
+                    dedupe_key=f"garbage.reminder:{run.pk}:{language}:{batch}",
+                    aggregation_unit="garbage_reminder",
+                )
     except ChannelError as error:
         state = ReminderRun.State.FAILED if error.permanent else ReminderRun.State.SENDING
         ReminderRun.objects.filter(pk=run.pk).update(state=state, error=error.message[:500])
@@ -316,4 +319,15 @@ def _run_send(run: ReminderRun) -> int:
     ReminderRun.objects.filter(pk=run.pk).update(
         state=ReminderRun.State.SENT, sent_at=timezone.now(), recipients=[], error=""
     )
-    return len(user_ids)
+    return len(run.recipients)
+
+
+def reminder_text(run: ReminderRun, language: str) -> str:
+    """The reminder in `language` (category and area names are the city's, in Japanese)."""
+    with translation.override(language):
+        return _("明日 %(month)s月%(day)s日 は %(categories)s の日です。(%(area)s)\n") % {
+            "month": run.day.month,
+            "day": run.day.day,
+            "categories": run.categories,
+            "area": run.area.name,
+        } + _("お知らせをやめるときは「ごみ通知停止」と送ってください。")

@@ -82,7 +82,7 @@ def test_a_run_left_half_done_by_a_crash_is_finished_without_sending_twice(sim: 
     run = ReminderRun.objects.get()
     # As if the worker died after LINE accepted the multicast but before marking the run sent.
     ReminderRun.objects.filter(pk=run.pk).update(
-        state=ReminderRun.State.SENDING, recipients=[r.line_user_id for r in people["north"]]
+        state=ReminderRun.State.SENDING, recipients=[[r.line_user_id, "ja"] for r in people["north"]]
     )
     reminders_send(evening(19, 10))
     assert ReminderRun.objects.get().state == ReminderRun.State.SENT
@@ -101,3 +101,12 @@ def test_erasure_removes_the_opt_in(people):
     resident = people["north"][0]
     assert resident_erase(resident.channel_id, resident.line_user_id, "anon") == 1
     assert not ReminderSubscription.objects.filter(resident=resident).exists()
+
+
+def test_each_resident_is_reminded_in_their_language(sim: Sim, people):
+    english = people["north"][0]
+    Resident.objects.filter(pk=english.pk).update(language="en-US")
+    assert reminders_send(evening()) == 5
+    assert sim.messages(english.line_user_id)[0]["text"].startswith("Tomorrow")
+    assert sim.messages(people["north"][1].line_user_id)[0]["text"].startswith("明日")
+    assert sim.stats()["endpoints"]["POST /v2/bot/message/multicast"]["requests"] == 2
