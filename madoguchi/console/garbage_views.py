@@ -19,9 +19,16 @@ from django.utils.translation import gettext_lazy
 from madoguchi.accounts.roles import Perm
 from madoguchi.console.access import staff_view
 from madoguchi.garbage.calendar import describe, parse_rule
-from madoguchi.garbage.models import Area, Category, Item
+from madoguchi.garbage.models import Area, Category, Center, Item
 from madoguchi.garbage.selectors import area_month
-from madoguchi.garbage.services import area_rule_update, category_update, item_save
+from madoguchi.garbage.services import (
+    area_districts_set,
+    area_rule_update,
+    category_update,
+    center_update,
+    item_save,
+)
+from madoguchi.residents.models import District
 
 PAGE = 50
 
@@ -44,6 +51,16 @@ class CategoryForm(forms.ModelForm):
         model = Category
         fields = ["description", "color", "sort_order", "holiday_policy"]
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+
+
+class CenterForm(forms.ModelForm):
+    class Meta:
+        model = Center
+        fields = ["closed_from", "closed_until", "closure_handling"]
+        widgets = {
+            "closed_from": forms.DateInput(attrs={"type": "date"}),
+            "closed_until": forms.DateInput(attrs={"type": "date"}),
+        }
 
 
 @staff_view(Perm.GARBAGE_MANAGE)
@@ -99,7 +116,22 @@ def category_edit(request: HttpRequest, category_id: int) -> HttpResponse:
 @staff_view(Perm.GARBAGE_MANAGE)
 def areas(request: HttpRequest) -> HttpResponse:
     shown = Area.objects.select_related("center").prefetch_related("districts__district")
-    return render(request, "console/garbage/areas.html", {"areas": shown})
+    return render(request, "console/garbage/areas.html", {"areas": shown, "centers": Center.objects.all()})
+
+
+@staff_view(Perm.GARBAGE_MANAGE)
+def center_edit(request: HttpRequest, center_id: int) -> HttpResponse:
+    center = get_object_or_404(Center, pk=center_id)
+    form = CenterForm(request.POST or None, instance=center)
+    if request.method == "POST" and form.is_valid():
+        try:
+            center_update(center=center, actor=request.user, fields=form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("「%(name)s」を保存しました。") % {"name": center.name})
+            return redirect("console:garbage_areas")
+    return render(request, "console/garbage/center_edit.html", {"form": form, "center": center})
 
 
 def _month(value: str) -> tuple[int, int]:
@@ -118,6 +150,13 @@ def _month(value: str) -> tuple[int, int]:
 def area(request: HttpRequest, area_id: int) -> HttpResponse:
     shown = get_object_or_404(Area.objects.select_related("center"), pk=area_id)
     errors: dict[int, str] = {}
+    if request.method == "POST" and request.POST.get("action") == "districts":
+        chosen = [v for v in request.POST.getlist("district")[:500] if v.isdigit() and len(v) < 12]
+        area_districts_set(
+            area=shown, districts=list(District.objects.filter(pk__in=chosen)), actor=request.user
+        )
+        messages.success(request, _("地区を保存しました。"))
+        return redirect("console:garbage_area", area_id=shown.pk)
     if request.method == "POST":
         value = request.POST.get("category", "")
         category = (
@@ -168,6 +207,15 @@ def area(request: HttpRequest, area_id: int) -> HttpResponse:
             "month": month,
             "previous": f"{previous:%Y-%m}",
             "following": f"{following:%Y-%m}",
+            "districts": [
+                {
+                    "district": d,
+                    "here": link.area_id == shown.pk if link else False,
+                    "elsewhere": link.area if link and link.area_id != shown.pk else None,
+                }
+                for d in District.objects.select_related("garbage_area__area")
+                for link in [getattr(d, "garbage_area", None)]
+            ],
         },
         status=400 if errors else 200,
     )

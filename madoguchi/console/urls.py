@@ -42,6 +42,7 @@ urlpatterns = [
     path("garbage/categories/<int:category_id>/", garbage_views.category_edit, name="garbage_category"),
     path("garbage/areas/", garbage_views.areas, name="garbage_areas"),
     path("garbage/areas/<int:area_id>/", garbage_views.area, name="garbage_area"),
+    path("garbage/centers/<int:center_id>/", garbage_views.center_edit, name="garbage_center"),
     path("tags/", tag_views.tags, name="tags"),
     path("erasure/<int:request_id>/approve/", views.resident_erasure_approval, name="erasure_approve"),
     path("audit/", views.audit, name="audit"),

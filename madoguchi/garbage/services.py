@@ -17,9 +17,18 @@ from madoguchi.channels.base import MULTICAST_MAX, ChannelError, Text, transport
 from madoguchi.core.audit import audit_record
 from madoguchi.core.models import Channel
 from madoguchi.garbage.importers import Parsed, parse_5374, parse_sorting
-from madoguchi.garbage.models import Area, AreaRule, Category, Center, Item, ReminderRun, ReminderSubscription
+from madoguchi.garbage.models import (
+    Area,
+    AreaRule,
+    Category,
+    Center,
+    DistrictArea,
+    Item,
+    ReminderRun,
+    ReminderSubscription,
+)
 from madoguchi.garbage.selectors import collections_on
-from madoguchi.residents.models import Resident, reply_language_for
+from madoguchi.residents.models import District, Resident, reply_language_for
 
 logger = logging.getLogger(__name__)
 
@@ -201,6 +210,41 @@ def area_rule_update(*, area: Area, category: Category, rule: str, actor: Any) -
         area_rule.save()
         audit_record(action="garbage.rule.updated", actor=actor, obj=area_rule, data={"rule": area_rule.rule})
     return area_rule
+
+
+def center_update(*, center: Center, actor: Any, fields: dict[str, Any]) -> Center:
+    """A centre's 年末年始 closure (dates and handling), which staff set each year."""
+    with transaction.atomic():
+        for name, value in fields.items():
+            setattr(center, name, value)
+        center.full_clean()
+        center.save()
+        audit_record(
+            action="garbage.center.updated",
+            actor=actor,
+            obj=center,
+            data={
+                "closed_from": str(center.closed_from or ""),
+                "closed_until": str(center.closed_until or ""),
+                "handling": center.closure_handling,
+            },
+        )
+    return center
+
+
+def area_districts_set(*, area: Area, districts: list[District], actor: Any) -> None:
+    """The residents' districts this area serves. A district belongs to one area, so choosing
+    it here moves it from the area it belonged to."""
+    with transaction.atomic():
+        DistrictArea.objects.filter(area=area).exclude(district__in=districts).delete()
+        for district in districts:
+            DistrictArea.objects.update_or_create(district=district, defaults={"area": area})
+        audit_record(
+            action="garbage.area.districts_set",
+            actor=actor,
+            obj=area,
+            data={"districts": sorted(d.code for d in districts)},
+        )
 
 
 # Reminders

@@ -99,3 +99,52 @@ def test_the_month_view_shows_moved_collections(staff_client, garbage_objects: d
     assert (
         client.get(reverse("console:garbage_area", args=[area.pk]), {"month": "99999-1"}).status_code == 200
     )
+
+
+def test_staff_set_the_coming_new_year_closure(staff_client, garbage_objects: dict[str, Any]):
+    client = staff_client("dept_manager")
+    center, area = garbage_objects["GK"], garbage_objects["GA"]
+    url = reverse("console:garbage_center", args=[center.pk])
+    saved = client.post(
+        url, {"closed_from": "2024-12-29", "closed_until": "2025-01-03", "closure_handling": "week_shift"}
+    )
+    assert saved.status_code == 302
+    # 月 木: Monday 12/30 and Thursday 1/2 move a week, to 1/6 and 1/9 (regular days anyway).
+    area = type(area).objects.select_related("center").get(pk=area.pk)
+    days = [c.day for c in area_collections(area, date(2024, 12, 26), date(2025, 1, 9))]
+    assert days == [date(2024, 12, 26), date(2025, 1, 6), date(2025, 1, 9)]
+    assert AuditEntry.objects.filter(action="garbage.center.updated").exists()
+    for bad in (
+        {"closed_from": "2025-01-03", "closed_until": "2024-12-29", "closure_handling": "skip"},
+        {"closed_from": "2024-12-01", "closed_until": "2025-03-01", "closure_handling": "skip"},
+        {"closed_from": "2024-12-29", "closed_until": "", "closure_handling": "skip"},
+        {"closed_from": "not a date", "closed_until": "2025-01-03", "closure_handling": "skip"},
+    ):
+        refused = client.post(url, bad)
+        assert refused.status_code == 200 and 'role="alert"' in refused.content.decode(), bad
+    center.refresh_from_db()
+    assert center.closed_from == date(2024, 12, 29) and center.closure_handling == "week_shift"
+
+
+def test_staff_choose_the_districts_an_area_serves(staff_client, garbage_objects: dict[str, Any]):
+    from madoguchi.garbage.models import Area, DistrictArea
+    from madoguchi.residents.models import District
+
+    client = staff_client("dept_staff")
+    area = garbage_objects["GA"]
+    other = Area.objects.create(name="南", slug="south")
+    kita = District.objects.create(code="kita", name="北地区")
+    minami = District.objects.create(code="minami", name="南地区")
+    DistrictArea.objects.create(district=minami, area=other)
+    url = reverse("console:garbage_area", args=[area.pk])
+    assert "いまは 南" in client.get(url).content.decode()
+    response = client.post(url, {"action": "districts", "district": [kita.pk, minami.pk, "x", "999999"]})
+    assert response.status_code == 302
+    assert set(DistrictArea.objects.filter(area=area).values_list("district__code", flat=True)) == {
+        "kita",
+        "minami",
+    }
+    assert not DistrictArea.objects.filter(area=other).exists()
+    client.post(url, {"action": "districts", "district": [kita.pk]})
+    assert list(DistrictArea.objects.values_list("district__code", flat=True)) == ["kita"]
+    assert AuditEntry.objects.filter(action="garbage.area.districts_set").count() == 2
