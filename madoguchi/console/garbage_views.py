@@ -15,18 +15,23 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
 
 from madoguchi.accounts.roles import Perm
 from madoguchi.console.access import staff_view
 from madoguchi.garbage.calendar import describe, parse_rule
+from madoguchi.garbage.importers import MAX_FILE_BYTES, ImportRefused
 from madoguchi.garbage.models import Area, Category, Center, Item
 from madoguchi.garbage.selectors import area_month
 from madoguchi.garbage.services import (
+    ImportReport,
     area_districts_set,
     area_rule_update,
     category_update,
     center_update,
+    import_5374,
     item_save,
+    sorting_import,
 )
 from madoguchi.residents.models import District
 
@@ -95,6 +100,83 @@ def item_edit(request: HttpRequest, item_id: int | None = None) -> HttpResponse:
             messages.success(request, _("品目「%(name)s」を保存しました。") % {"name": form.instance.name})
             return redirect("console:garbage_items")
     return render(request, "console/garbage/item_edit.html", {"form": form, "item": item})
+
+
+FILES_5374 = ("area_days.csv", "center.csv", "description.csv", "remarks.csv", "target.csv")
+
+
+def _show_report(request: HttpRequest, report: ImportReport) -> None:
+    messages.success(
+        request,
+        _(
+            "取り込みました: 収集地区 %(areas)d、品目 新規 %(created)d 件、"
+            "更新 %(updated)d 件、非公開 %(hidden)d 件。"
+        )
+        % {
+            "areas": report.areas,
+            "created": report.created,
+            "updated": report.updated,
+            "hidden": report.deactivated,
+        },
+    )
+    for line in report.errors[:20]:
+        messages.error(request, line)
+    if len(report.errors) > 20:
+        messages.error(
+            request, _("ほか %(count)d 行を取り込みませんでした。") % {"count": len(report.errors) - 20}
+        )
+
+
+@require_POST
+@staff_view(Perm.GARBAGE_MANAGE)
+def import_sorting(request: HttpRequest) -> HttpResponse:
+    """A city's sorting table (津市形式, 分別辞典 TSV or 5374's target.csv)."""
+    upload = request.FILES.get("file")
+    if upload is None:
+        messages.error(request, _("ファイルを選んでください。"))
+        return redirect("console:garbage_items")
+    if upload.size is None or upload.size > MAX_FILE_BYTES:
+        messages.error(
+            request, _("ファイルが大きすぎます(上限 %(max)s バイト)。") % {"max": f"{MAX_FILE_BYTES:,}"}
+        )
+        return redirect("console:garbage_items")
+    try:
+        report = sorting_import(
+            upload.read(),
+            (upload.name or "")[:100],
+            actor=request.user,
+            replace=request.POST.get("replace") == "on",
+        )
+    except ImportRefused as error:
+        messages.error(request, str(error))
+    else:
+        _show_report(request, report)
+    return redirect("console:garbage_items")
+
+
+@require_POST
+@staff_view(Perm.GARBAGE_MANAGE)
+def import_calendar(request: HttpRequest) -> HttpResponse:
+    """A 5374.jp data folder's files, chosen together (area_days.csv required)."""
+    files: dict[str, bytes] = {}
+    for upload in request.FILES.getlist("files")[:10]:
+        name = (upload.name or "").rsplit("/", 1)[-1]
+        if name not in FILES_5374:
+            messages.error(request, _("「%(name)s」は 5374 のファイルではありません。") % {"name": name[:60]})
+            return redirect("console:garbage_areas")
+        if upload.size is None or upload.size > MAX_FILE_BYTES:
+            messages.error(
+                request, _("ファイルが大きすぎます(上限 %(max)s バイト)。") % {"max": f"{MAX_FILE_BYTES:,}"}
+            )
+            return redirect("console:garbage_areas")
+        files[name] = upload.read()
+    try:
+        report = import_5374(files, actor=request.user)
+    except ImportRefused as error:
+        messages.error(request, str(error))
+    else:
+        _show_report(request, report)
+    return redirect("console:garbage_areas")
 
 
 @staff_view(Perm.GARBAGE_MANAGE)

@@ -148,3 +148,55 @@ def test_staff_choose_the_districts_an_area_serves(staff_client, garbage_objects
     client.post(url, {"action": "districts", "district": [kita.pk]})
     assert list(DistrictArea.objects.values_list("district__code", flat=True)) == ["kita"]
     assert AuditEntry.objects.filter(action="garbage.area.districts_set").count() == 2
+
+
+def test_staff_import_a_sorting_table_and_see_refused_rows(staff_client, garbage_objects: dict[str, Any]):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client = staff_client("dept_staff")
+    table = "type,name,notice\n資源,空き缶,洗う\n資源,=cmd|' /C calc'!A0,\n".encode("cp932")
+    response = client.post(
+        reverse("console:garbage_import_sorting"),
+        {"file": SimpleUploadedFile("table.csv", table)},
+        follow=True,
+    )
+    body = response.content.decode()
+    assert "新規 1 件" in body and "3 行目" in body and "数式" in body
+    assert Item.objects.filter(name="空き缶", source="5374").exists()
+    refused = client.post(
+        reverse("console:garbage_import_sorting"),
+        {"file": SimpleUploadedFile("x.xlsx", b"PK\x03\x04\x00binary")},
+        follow=True,
+    )
+    assert "CSV" in refused.content.decode()
+    empty = client.post(reverse("console:garbage_import_sorting"), {}, follow=True)
+    assert "ファイルを選んでください" in empty.content.decode()
+    assert AuditEntry.objects.filter(action="garbage.items.imported").count() == 1
+
+
+def test_staff_import_the_real_5374_files(staff_client, garbage_objects: dict[str, Any]):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from madoguchi.garbage.models import Area
+    from tests.garbage.test_importers import KANAZAWA
+
+    client = staff_client("dept_manager")
+    files = [
+        SimpleUploadedFile(name, (KANAZAWA / name).read_bytes())
+        for name in ("area_days.csv", "center.csv", "description.csv")
+    ]
+    response = client.post(reverse("console:garbage_import_5374"), {"files": files}, follow=True)
+    assert "収集地区 71" in response.content.decode()
+    assert Area.objects.filter(name="浅野川", center__name="東部管理センター").exists()
+    wrong = client.post(
+        reverse("console:garbage_import_5374"),
+        {"files": [SimpleUploadedFile("../../etc/passwd", b"x")]},
+        follow=True,
+    )
+    assert "5374 のファイルではありません" in wrong.content.decode()
+    missing = client.post(
+        reverse("console:garbage_import_5374"),
+        {"files": [SimpleUploadedFile("center.csv", b"a,b,c\n")]},
+        follow=True,
+    )
+    assert "area_days.csv がありません" in missing.content.decode()

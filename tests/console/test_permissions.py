@@ -108,6 +108,8 @@ MATRIX = [
     ("console:garbage_area", {"area_id": "GA"}, "post", {S, M}),
     ("console:garbage_center", {"center_id": "GK"}, "get", {S, M}),
     ("console:garbage_center", {"center_id": "GK"}, "post", {S, M}),
+    ("console:garbage_import_sorting", {}, "post", {S, M}),
+    ("console:garbage_import_5374", {}, "post", {S, M}),
     ("console:api_keys", {}, "get", {A}),
     ("console:events", {}, "get", {A}),
     ("console:events_replay", {}, "post", {A}),
