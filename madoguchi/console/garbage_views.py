@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 
 from madoguchi.accounts.roles import Perm
 from madoguchi.console.access import staff_view
+from madoguchi.garbage.attribution import credits_in_use
 from madoguchi.garbage.calendar import describe, parse_rule
 from madoguchi.garbage.importers import MAX_FILE_BYTES, ImportRefused
 from madoguchi.garbage.models import Area, Category, Center, Item
@@ -83,7 +84,13 @@ def items(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "console/garbage/items.html",
-        {"page": page, "query": query, "categories": Category.objects.all(), "category": category},
+        {
+            "page": page,
+            "query": query,
+            "categories": Category.objects.all(),
+            "category": category,
+            "credits": credits_in_use(),
+        },
     )
 
 

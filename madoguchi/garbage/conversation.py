@@ -30,6 +30,7 @@ _GOMI = r"(ごみ|ゴミ|塵|gomi|garbage)"
 TODAY = re.compile(r"^(今日|きょう|本日)の?" + _GOMI)
 TOMORROW = re.compile(r"^(明日|あした|あす)の?" + _GOMI)
 WEEK = re.compile(r"^(" + _GOMI + r"の?(日|収集日|カレンダー)|収集日|ごみ出しの日)")
+GUIDE = {"ごみ", "ゴミ", "ごみの出し方", "ごみの捨て方", "ごみ分別", "ごみの分別", "分別", "ごみ出し"}
 REMIND_ON = {"ごみ通知", "ごみ通知する", "ごみの日通知", "ごみのお知らせ", "ごみの日お知らせ"}
 REMIND_OFF = {"ごみ通知停止", "ごみ通知やめる", "ごみ通知解除", "ごみのお知らせ停止", "ごみの日通知停止"}
 MAX_TEXT = 100
@@ -70,6 +71,11 @@ def garbage_words(turn: Turn) -> Answer | None:
         return _remind(turn, False)
     if compact in REMIND_ON:
         return _remind(turn, True)
+    if compact in GUIDE:
+        if not (Area.objects.exists() or Item.objects.filter(is_active=True).exists()):
+            return None
+        with translation.override(turn.resident.reply_language):
+            return messages.guide(turn.resident)
     asked = (
         0 if TODAY.match(compact) else 1 if TOMORROW.match(compact) else -1 if WEEK.match(compact) else None
     )

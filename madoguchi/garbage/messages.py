@@ -174,3 +174,22 @@ def reminder_answer(resident: Resident, on: bool, changed: bool, area: Area | No
     else:
         text = _("前日のお知らせを止めました。") if changed else _("前日のお知らせは届かない設定です。")
     return [Text(text, quick_replies=day_chips(resident))]
+
+
+def guide(resident: Resident) -> list[OutboundMessage]:
+    """「ごみ」 alone (the rich menu's ごみの出し方): what the bot can tell, one tap each."""
+    text = _(
+        "品目の名前を送ると、分別と出し方をお答えします(例: スプレー缶、ソファー 捨て方)。"
+        "収集日は下のボタンからどうぞ。"
+    )
+    page = resident.channel.liff_url("garbage/")
+    if page:
+        return [
+            Buttons(
+                alt_text=_("ごみの分別・収集日"),
+                text=text[:160],
+                actions=(UriAction(label=_("分別を調べる"), uri=page),),
+                quick_replies=day_chips(resident),
+            )
+        ]
+    return [Text(text, quick_replies=day_chips(resident))]

@@ -356,8 +356,12 @@ def _run_send(run: ReminderRun) -> int:
                     aggregation_unit="garbage_reminder",
                 )
     except ChannelError as error:
-        state = ReminderRun.State.FAILED if error.permanent else ReminderRun.State.SENDING
-        ReminderRun.objects.filter(pk=run.pk).update(state=state, error=error.message[:500])
+        if error.permanent:  # nothing more will be sent: the ids are not needed any longer
+            ReminderRun.objects.filter(pk=run.pk).update(
+                state=ReminderRun.State.FAILED, recipients=[], error=error.message[:500]
+            )
+        else:
+            ReminderRun.objects.filter(pk=run.pk).update(error=error.message[:500])
         logger.warning("garbage reminder %s failed: %s", run.pk, error.status)
         return 0
     ReminderRun.objects.filter(pk=run.pk).update(

@@ -165,3 +165,12 @@ def test_hostile_text_is_harmless(sim: Sim, resident: Resident, text: str):
     answer = say(sim, text)
     # Answered (by the fallback or the FAQ), never taken for an item.
     assert answer["type"] in ("text", "template") and "分別:" not in answer.get("text", "")
+
+
+def test_garbage_alone_offers_the_guide_and_the_days(sim: Sim, resident: Resident):
+    answer = say(sim, "ごみ")
+    assert answer["type"] == "template", answer
+    assert "品目の名前を送ると" in answer["template"]["text"]
+    assert answer["template"]["actions"][0]["label"] == "分別を調べる"
+    assert "garbage" in answer["template"]["actions"][0]["uri"]
+    assert chips(answer)[:3] == ["今日のごみ", "明日のごみ", "1週間のごみ"]

@@ -93,7 +93,7 @@ def test_a_permanent_failure_is_recorded_not_retried_forever(sim: Sim, people):
     sim.fault(path="/v2/bot/message/multicast", method="POST", status=400, count=5)
     assert reminders_send(evening()) == 0
     run = ReminderRun.objects.get()
-    assert run.state == ReminderRun.State.FAILED and run.error
+    assert run.state == ReminderRun.State.FAILED and run.error and run.recipients == []
     assert reminders_send(evening(19, 10)) == 0
 
 
