@@ -323,6 +323,7 @@ if len(GARBAGE_REMINDER_TIME) != 5 or not (
 ):
     raise ImproperlyConfigured("MADOGUCHI_GARBAGE_REMINDER_TIME must be HH:MM (24h), e.g. 19:00")
 GARBAGE_ICAL_DAYS = env_int("MADOGUCHI_GARBAGE_ICAL_DAYS", 366, minimum=7)
+
 # Open311 GeoReport v2 (/open311/v2/): the one jurisdiction_id this city answers to.
 OPEN311_JURISDICTION = env_str("MADOGUCHI_OPEN311_JURISDICTION", "midori.example.jp")
 

@@ -27,8 +27,9 @@ from madoguchi.garbage.selectors import area_for_resident
 from madoguchi.garbage.services import reminder_subscribe, reminder_unsubscribe
 
 _GOMI = r"(ごみ|ゴミ|塵|gomi|garbage)"
-TODAY = re.compile(r"^(今日|きょう|本日)の?" + _GOMI)
-TOMORROW = re.compile(r"^(明日|あした|あす)の?" + _GOMI)
+_ASK = r"(の|は)?(何|なに|なん|どの)?"  # 明日のごみ / 明日はごみの日? / 明日は何ごみ?
+TODAY = re.compile(r"^(今日|きょう|本日)" + _ASK + _GOMI)
+TOMORROW = re.compile(r"^(明日|あした|あす)" + _ASK + _GOMI)
 WEEK = re.compile(r"^(" + _GOMI + r"の?(日|収集日|カレンダー)|収集日|ごみ出しの日)")
 GUIDE = {"ごみ", "ゴミ", "ごみの出し方", "ごみの捨て方", "ごみ分別", "ごみの分別", "分別", "ごみ出し"}
 REMIND_ON = {"ごみ通知", "ごみ通知する", "ごみの日通知", "ごみのお知らせ", "ごみの日お知らせ"}

@@ -64,6 +64,8 @@ def test_tomorrow_and_today_for_the_residents_district(sim: Sim, resident: Resid
     assert chips(answer)[:3] == ["今日のごみ", "明日のごみ", "1週間のごみ"]
     answer = say(sim, "きょうのゴミ")
     assert "今日" in answer["text"] and "・資源" in answer["text"] and "燃やすごみ" not in answer["text"]
+    for spelling in ("明日は何ごみ?", "あしたはごみの日ですか", "明日のゴミ"):
+        assert "・燃やすごみ" in say(sim, spelling)["text"], spelling
     register(resident, "minami")
     answer = say(sim, "明日のごみ")
     assert "収集はありません" in answer["text"] and "南ブロック" in answer["text"]
