@@ -13,7 +13,7 @@ from django.utils import timezone, translation
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from madoguchi.channels.base import MULTICAST_MAX, ChannelError, Text, transport_for
+from madoguchi.channels.base import MULTICAST_MAX, ChannelError, OutboundMessage, Text, transport_for
 from madoguchi.core.audit import audit_record
 from madoguchi.core.models import Channel
 from madoguchi.garbage.importers import Parsed, parse_5374, parse_sorting
@@ -346,7 +346,7 @@ def _run_send(run: ReminderRun) -> int:
         by_language.setdefault(str(language), []).append(str(user_id))
     try:
         for language, user_ids in sorted(by_language.items()):
-            messages = [Text(reminder_text(run, language))]
+            messages: list[OutboundMessage] = [Text(reminder_text(run, language))]
             for batch, start in enumerate(range(0, len(user_ids), MULTICAST_MAX)):
                 transport.multicast(
                     channel,
