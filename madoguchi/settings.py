@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "madoguchi.messaging",
     "madoguchi.richmenus",
     "madoguchi.reports",
+    "madoguchi.garbage",
     "madoguchi.channels.line",
     "madoguchi.registration",
     "madoguchi.console",
@@ -310,6 +311,20 @@ REPORTS_DUPLICATE_METERS = env_int("MADOGUCHI_REPORTS_DUPLICATE_METERS", 30, min
 REPORTS_DUPLICATE_DAYS = env_int("MADOGUCHI_REPORTS_DUPLICATE_DAYS", 14, minimum=1)
 # The public page of published reports and their outcomes (/reports/).
 REPORTS_PUBLIC_PAGE = env_bool("MADOGUCHI_REPORTS_PUBLIC_PAGE", True)
+
+# Garbage (docs/garbage.md): when the evening-before reminder goes out (local time, HH:MM), and
+# how far ahead the public iCalendar feed reaches.
+GARBAGE_REMINDER_TIME = env_str("MADOGUCHI_GARBAGE_REMINDER_TIME", "19:00")
+if len(GARBAGE_REMINDER_TIME) != 5 or not (
+    GARBAGE_REMINDER_TIME[2] == ":"
+    and GARBAGE_REMINDER_TIME[:2].isdigit()
+    and GARBAGE_REMINDER_TIME[3:].isdigit()
+    and int(GARBAGE_REMINDER_TIME[:2]) < 24
+    and int(GARBAGE_REMINDER_TIME[3:]) < 60
+):
+    raise ImproperlyConfigured("MADOGUCHI_GARBAGE_REMINDER_TIME must be HH:MM (24h), e.g. 19:00")
+GARBAGE_ICAL_DAYS = env_int("MADOGUCHI_GARBAGE_ICAL_DAYS", 366, minimum=7)
+
 # Open311 GeoReport v2 (/open311/v2/): the one jurisdiction_id this city answers to.
 OPEN311_JURISDICTION = env_str("MADOGUCHI_OPEN311_JURISDICTION", "midori.example.jp")
 

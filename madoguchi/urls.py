@@ -24,5 +24,6 @@ urlpatterns = [
     path("liff/", include("madoguchi.liff.urls")),
     path("open311/v2/", include("madoguchi.open311.urls")),
     path("reports/", include("madoguchi.outcomes.urls")),
+    path("garbage/", include("madoguchi.garbage.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -79,6 +79,11 @@ PERIODIC_JOBS: list[Periodic] = [
         function="madoguchi.reports.services.drafts_purge",
         every=timedelta(hours=1),
     ),
+    Periodic(
+        name="garbage.reminders_send",
+        function="madoguchi.garbage.services.reminders_send",
+        every=timedelta(minutes=5),
+    ),
 ]
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from madoguchi.liff import views
+from madoguchi.liff import garbage_views, views
 
 app_name = "liff"
 
@@ -11,4 +11,5 @@ urlpatterns = [
     path("terms/", views.terms, name="terms"),
     path("register/", views.register, name="register"),
     path("register/done/", views.registered, name="registered"),
+    path("garbage/", garbage_views.garbage, name="garbage"),
 ]

@@ -162,3 +162,17 @@ def rich_menu(db: None) -> Any:
 
     spec = next(s for s in demo_menus() if s["slug"] == "welcome")
     return menu_save(None, image=(DATA / "richmenu-welcome.png").read_bytes(), is_disaster=False, **spec)
+
+
+@pytest.fixture
+def garbage_objects(db: None) -> Any:
+    """A garbage category, item, collection area and centre ("GC"/"GI"/"GA"/"GK" in the permission
+    table)."""
+    from madoguchi.garbage.models import Area, AreaRule, Category, Center, Item
+
+    category = Category.objects.create(name="燃やすごみ")
+    item = Item.objects.create(name="紙くず", category=category, key="k1")
+    center = Center.objects.create(name="東部管理センター")
+    area = Area.objects.create(name="北", slug="kita-area", center=center)
+    AreaRule.objects.create(area=area, category=category, rule="月 木")
+    return {"GC": category, "GI": item, "GA": area, "GK": center}

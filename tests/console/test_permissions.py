@@ -97,6 +97,19 @@ MATRIX = [
     ("console:report_photo", {"report_id": "RP", "photo_id": "RPP"}, "get", {S, M}),
     ("console:report_export", {"fmt": "csv"}, "get", {M}),
     ("console:report_export", {"fmt": "xlsx"}, "get", {M}),
+    ("console:garbage_items", {}, "get", {S, M}),
+    ("console:garbage_item_new", {}, "get", {S, M}),
+    ("console:garbage_item", {"item_id": "GI"}, "get", {S, M}),
+    ("console:garbage_item", {"item_id": "GI"}, "post", {S, M}),
+    ("console:garbage_categories", {}, "get", {S, M}),
+    ("console:garbage_category", {"category_id": "GC"}, "get", {S, M}),
+    ("console:garbage_areas", {}, "get", {S, M}),
+    ("console:garbage_area", {"area_id": "GA"}, "get", {S, M}),
+    ("console:garbage_area", {"area_id": "GA"}, "post", {S, M}),
+    ("console:garbage_center", {"center_id": "GK"}, "get", {S, M}),
+    ("console:garbage_center", {"center_id": "GK"}, "post", {S, M}),
+    ("console:garbage_import_sorting", {}, "post", {S, M}),
+    ("console:garbage_import_5374", {}, "post", {S, M}),
     ("console:api_keys", {}, "get", {A}),
     ("console:events", {}, "get", {A}),
     ("console:events_replay", {}, "post", {A}),
@@ -119,6 +132,7 @@ def test_role_against_view(
     rich_menu,
     messaging_objects,
     report,
+    garbage_objects,
     role,
     name,
     kwargs,
@@ -126,7 +140,7 @@ def test_role_against_view(
     allowed,
 ):
     client = staff_client(role)
-    made = {**conversations, **messaging_objects, **report}
+    made = {**conversations, **messaging_objects, **report, **garbage_objects}
     ids = {
         "R": resident.pk,
         "SC": scenario.pk,

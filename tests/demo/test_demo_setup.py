@@ -9,6 +9,8 @@ from madoguchi.accounts.models import StaffProfile
 from madoguchi.core.models import Channel
 from madoguchi.demo.setup import DEMO_STAFF, demo_setup
 from madoguchi.faq.models import FaqEntry
+from madoguchi.garbage.models import Area as GarbageArea
+from madoguchi.garbage.models import DistrictArea, Item
 from madoguchi.inbox.models import CannedReply
 from madoguchi.reports.models import Category, Report
 from madoguchi.scenarios.services import preview_user_id
@@ -41,6 +43,12 @@ def test_demo_setup_is_idempotent_and_every_role_can_sign_in(db):
     assert pr.line_user_id == preview_user_id("demo-pr")
     assert Category.objects.filter(code="road", department__name="道路維持課").exists()
     assert Report.objects.count() == 5 and Report.objects.filter(is_public=True).count() == 1
+    # The garbage guide and calendar: Kanazawa's 5374 data, each district served by an area.
+    assert GarbageArea.objects.count() == 71 and Item.objects.filter(source="5374").count() > 1200
+    assert DistrictArea.objects.count() == 6
+    assert DistrictArea.objects.get(district__code="kita").area.name == "粟崎"
+    assert "金沢市オープンデータ" in Client().get("/liff/garbage/?q=スプレー缶").content.decode()
+    assert Client().get("/garbage/calendar/kita.ics").status_code == 200
 
     client = Client()
     response = client.post(
