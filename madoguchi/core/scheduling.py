@@ -1,8 +1,9 @@
 """Every periodic job of Madoguchi, in one list, and the tick that runs the due ones.
 
 A job is a dotted path to a function without arguments and how often it runs. `madoguchi tick`
-runs what is due once; `madoguchi worker` ticks every few seconds beside the task worker. Jobs
-are claimed with a conditional UPDATE, so any number of workers can tick at once.
+runs what is due once; `madoguchi worker` runs the `at_start` jobs as it starts, then ticks every
+few seconds beside the task worker. Jobs are claimed with a conditional UPDATE, so any number of
+workers can tick at once.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ class Periodic:
     name: str
     function: str
     every: timedelta
+    # Also run by every worker as it starts (a worker starting is often one replacing a dead one).
+    at_start: bool = False
 
 
 PERIODIC_JOBS: list[Periodic] = [
@@ -58,6 +61,7 @@ PERIODIC_JOBS: list[Periodic] = [
         name="messaging.runs_resume",
         function="madoguchi.messaging.sending.runs_resume",
         every=timedelta(seconds=5),
+        at_start=True,
     ),
     Periodic(
         name="messaging.steps_send_due",
@@ -85,6 +89,20 @@ PERIODIC_JOBS: list[Periodic] = [
         every=timedelta(minutes=5),
     ),
 ]
+
+
+def at_start() -> list[str]:
+    """Run the jobs marked `at_start` once, whatever their schedule (a worker starting)."""
+    ran = []
+    for job in PERIODIC_JOBS:
+        if not job.at_start:
+            continue
+        try:
+            import_string(job.function)()
+        except Exception:  # the worker starts anyway; the job runs again on schedule
+            logger.exception("start-up job %s failed", job.name)
+        ran.append(job.name)
+    return ran
 
 
 def tick(*, jobs: list[Periodic] | None = None) -> list[str]:

@@ -13,7 +13,7 @@ from django.db import close_old_connections
 from django.utils.crypto import get_random_string
 from django_tasks_db.management.commands.db_worker import Worker
 
-from madoguchi.core.scheduling import tick
+from madoguchi.core.scheduling import at_start, tick
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +53,8 @@ def start_ticker(every: float, stop: threading.Event) -> threading.Thread:
 
 def run_worker(*, interval: float, tick_every: float, queues: str = "*") -> None:
     """Run tasks and periodic jobs until SIGINT/SIGTERM (a running task is finished first)."""
+    at_start()
+    close_old_connections()
     stop = threading.Event()
     start_ticker(tick_every, stop)
     worker = task_worker(interval=interval, queues=queues)

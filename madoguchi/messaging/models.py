@@ -194,6 +194,9 @@ class DeliveryBatch(models.Model):
     state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
     priority = models.SmallIntegerField(default=0)  # the run's, copied so claiming needs no join
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # The sending process (core.processes.process_token): on its own machine, a worker that
+    # starts takes over at once what a killed one held.
+    claimed_by = models.CharField(max_length=200, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     error = models.CharField(max_length=500, blank=True)
 

@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from madoguchi.channels.base import MULTICAST_MAX, ChannelError, transport_for
 from madoguchi.core.audit import audit_record
+from madoguchi.core.processes import process_gone, process_token
 from madoguchi.messaging.content import content_messages, placeholders_used, variant_for
 from madoguchi.messaging.models import Delivery, DeliveryBatch, DeliveryRun
 from madoguchi.messaging.segments import reachable_residents, segment_residents
@@ -224,7 +225,7 @@ def batches_claim(limit: int = CLAIM_SIZE, min_priority: int | None = None) -> l
         # (before any thread turns to a less urgent batch); others go in fours of one priority.
         ids = [rows[0][0]] if top >= EMERGENCY_PRIORITY else [pk for pk, priority in rows if priority == top]
         DeliveryBatch.objects.filter(pk__in=ids, state=DeliveryBatch.State.PENDING).update(
-            state=DeliveryBatch.State.SENDING, claimed_at=stamp
+            state=DeliveryBatch.State.SENDING, claimed_at=stamp, claimed_by=process_token()
         )
     # Rows locked above are ours; `claimed_at` tells them apart where locks are not row locks
     # (SQLite), should another process have taken one first.
@@ -429,15 +430,24 @@ def run_finish_if_done(run_id: int) -> bool:
     return True
 
 
-def runs_resume() -> int:
-    """Periodic: batches held by a dead worker go back to pending; runs with work left and
-    nobody on them get a task. Returns how many pumps were queued."""
-    from madoguchi.messaging.tasks import deliver_run
-
+def claims_release_dead() -> int:
+    """Batches held by a dead worker go back to pending: at once when it was of this machine
+    (its process is gone), else once the claim is stale. Returns how many."""
+    sending = DeliveryBatch.objects.filter(state=DeliveryBatch.State.SENDING)
+    claimers = sending.order_by().values_list("claimed_by", flat=True).distinct()
+    gone = [claimer for claimer in claimers if claimer and process_gone(claimer)]
     stale = timezone.now() - timedelta(seconds=settings.DELIVERY_STALE_SECONDS)
-    DeliveryBatch.objects.filter(state=DeliveryBatch.State.SENDING, claimed_at__lt=stale).update(
+    return sending.filter(Q(claimed_at__lt=stale) | Q(claimed_by__in=gone)).update(
         state=DeliveryBatch.State.PENDING
     )
+
+
+def runs_resume() -> int:
+    """Periodic, and at every worker's start: batches held by a dead worker go back to pending;
+    runs with work left and nobody on them get a task. Returns how many pumps were queued."""
+    from madoguchi.messaging.tasks import deliver_run
+
+    claims_release_dead()
     queued = 0
     for run in DeliveryRun.objects.filter(status=DeliveryRun.Status.PREPARING):
         if not _heartbeat_fresh(run):

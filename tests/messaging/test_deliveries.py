@@ -3,6 +3,9 @@ cancel, LINE's limits, and crashes at every point resuming with no duplicate and
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
 from datetime import timedelta
 from typing import Any
 
@@ -12,9 +15,10 @@ from django.utils import timezone
 from madoguchi.channels.base import transport_for
 from madoguchi.channels.line.models import OutboundRequest
 from madoguchi.core.models import Channel
+from madoguchi.core.processes import process_token
 from madoguchi.messaging.content import content_from_text
 from madoguchi.messaging.models import Delivery, DeliveryBatch, DeliveryRun
-from madoguchi.messaging.sending import batch_claim, pump, run_prepare, runs_resume
+from madoguchi.messaging.sending import batch_claim, claims_release_dead, pump, run_prepare, runs_resume
 from madoguchi.messaging.services import (
     DeliveryError,
     SameApproverError,
@@ -242,6 +246,32 @@ def test_an_emergency_goes_before_a_delivery_already_waiting(
     first = sim.messages(Resident.objects.order_by("pk").last().line_user_id)  # type: ignore[union-attr]
     assert [m["text"] for m in first] == ["【緊急】避難指示", "イベントのお知らせ"]
     assert received(sim) == {"2": 1200}
+
+
+def test_a_dead_local_workers_batches_are_taken_over_at_once_others_when_stale(
+    sim: Sim, channel: Channel, author: Any, approver: Any
+) -> None:
+    make_residents(channel, 1600, sim=sim)
+    delivery = approved(author, approver, draft(author, channel))
+    run = delivery.runs.get()
+    run_prepare(run.pk)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    claimers = {
+        1: f"{socket.gethostname()}:{dead.pid}:",  # killed, on this machine
+        2: process_token(),  # alive: this process
+        3: f"another-host.example:{dead.pid}:1",  # on another machine: only its age tells
+    }
+    for seq, claimer in claimers.items():
+        DeliveryBatch.objects.filter(run=run, seq=seq).update(
+            state=DeliveryBatch.State.SENDING, claimed_at=timezone.now(), claimed_by=claimer
+        )
+    assert claims_release_dead() == 1
+    states = dict(run.batch_set.values_list("seq", "state"))
+    assert (states[1], states[2], states[3], states[4]) == ("pending", "sending", "sending", "pending")
+    DeliveryBatch.objects.filter(run=run, seq=3).update(claimed_at=timezone.now() - timedelta(seconds=120))
+    assert claims_release_dead() == 1
+    assert run.batch_set.get(seq=3).state == "pending"
 
 
 def test_claim_order_puts_emergencies_first(sim: Sim, channel: Channel, author: Any, approver: Any) -> None:
