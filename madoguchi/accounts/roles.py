@@ -51,6 +51,7 @@ class Perm:
     REPORTS_EXPORT = "reports.export"
     REPORTS_PUBLISH = "reports.publish"  # show a report, its photos and outcome to the public
     REPORTS_API_KEYS = "reports.api_keys"  # Open311 API keys
+    BULKY_MANAGE = "bulky.manage"  # 粗大ごみ: catalog, places, day lists and route export, phone bookings
 
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
@@ -91,6 +92,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             Perm.FAQ_MANAGE,
             Perm.INBOX_HANDLE,
             Perm.REPORTS_HANDLE,
+            Perm.BULKY_MANAGE,
         }
     ),
     Role.DEPT_MANAGER: frozenset(
@@ -113,6 +115,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             Perm.REPORTS_HANDLE,
             Perm.REPORTS_EXPORT,
             Perm.REPORTS_PUBLISH,
+            Perm.BULKY_MANAGE,
         }
     ),
     # Counseling is confidential: counselors alone see it (managers see its counts in the figures).

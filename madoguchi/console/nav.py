@@ -18,6 +18,7 @@ AREAS = [
     ("console:residents", _("住民"), Perm.RESIDENTS_VIEW),
     ("console:tags", _("タグ"), Perm.RESIDENTS_VIEW),
     ("console:reports", _("不具合通報"), Perm.REPORTS_HANDLE),
+    ("console:bulky", _("粗大ごみ"), Perm.BULKY_MANAGE),
     ("console:faq", _("よくある質問"), Perm.FAQ_MANAGE),
     ("console:scenarios", _("シナリオ"), Perm.SCENARIOS_MANAGE),
     ("console:deliveries", _("配信"), Perm.DELIVERIES_COMPOSE),

@@ -77,6 +77,11 @@ PERIODIC_JOBS: list[Periodic] = [
         function="madoguchi.reports.services.drafts_purge",
         every=timedelta(hours=1),
     ),
+    Periodic(
+        name="bulky.reminders_send_due",
+        function="madoguchi.bulky.services.reminders_send_due",
+        every=timedelta(minutes=15),
+    ),
 ]
 
 

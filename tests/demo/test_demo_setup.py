@@ -6,6 +6,8 @@ from django.test import Client
 from django.urls import reverse
 
 from madoguchi.accounts.models import StaffProfile
+from madoguchi.bulky.models import CollectionDay, Item
+from madoguchi.bulky.selectors import days_open
 from madoguchi.core.models import Channel
 from madoguchi.demo.setup import DEMO_STAFF, demo_setup
 from madoguchi.faq.models import FaqEntry
@@ -41,6 +43,18 @@ def test_demo_setup_is_idempotent_and_every_role_can_sign_in(db):
     assert pr.line_user_id == preview_user_id("demo-pr")
     assert Category.objects.filter(code="road", department__name="道路維持課").exists()
     assert Report.objects.count() == 5 and Report.objects.filter(is_public=True).count() == 1
+    # A bookable 粗大ごみ catalog: items with fees, open days in every district, the menu's cell.
+    assert Item.objects.filter(is_active=True).count() == 12
+    assert set(Item.objects.values_list("fee", flat=True)) == {400, 800, 1200}
+    assert {day.district.code for day in days_open()} == {
+        "chuo",
+        "kita",
+        "minami",
+        "higashi",
+        "nishi",
+        "minato",
+    }
+    assert CollectionDay.objects.count() == 6 * 8
 
     client = Client()
     response = client.post(
