@@ -130,6 +130,9 @@ class BookingLine(models.Model):
     class Meta:
         ordering = ["pk"]
 
+    def __str__(self) -> str:
+        return f"{self.item_id} ×{self.quantity}"
+
     @property
     def subtotal(self) -> int:
         return self.fee * self.quantity
@@ -147,3 +150,6 @@ class SavedAddress(models.Model):
     class Meta:
         verbose_name = _("保存された住所")
         verbose_name_plural = _("保存された住所")
+
+    def __str__(self) -> str:
+        return f"SavedAddress({self.resident_id})"  # never the address itself (logs, admin)

@@ -198,7 +198,7 @@ def _remember_address(resident: Resident, name: str, address: str, phone: str, *
 
 
 def _locked(booking: Booking) -> Booking:
-    return Booking.objects.select_for_update().select_related("day", "resident__channel").get(pk=booking.pk)
+    return Booking.objects.select_for_update(of=("self",)).select_related("day").get(pk=booking.pk)
 
 
 def _may_change(booking: Booking, *, staff: bool) -> None:

@@ -37,8 +37,8 @@ from madoguchi.bulky.services import (
     booking_cancel,
     booking_create,
     booking_mark,
-    days_create,
     day_update,
+    days_create,
     item_save,
 )
 from madoguchi.console.access import View, client_ip, staff_view
@@ -98,7 +98,7 @@ def bulky(request: HttpRequest) -> HttpResponse:
     bookings = bookings_for_day(
         request.user, day, district_id=district, status=status, ip_address=client_ip(request)
     )
-    query = urlencode({"date": day.isoformat(), **({"district": district} if district else {})})
+    query = urlencode({"date": day.isoformat(), **({"district": str(district)} if district else {})})
     return render(
         request,
         "console/bulky.html",
@@ -319,7 +319,7 @@ class PhoneBookingForm(forms.Form):
         day_field = self.fields["day"]
         assert isinstance(day_field, forms.ModelChoiceField)
         day_field.queryset = days_open(staff=True)
-        day_field.label_from_instance = lambda d: (  # type: ignore[method-assign]
+        day_field.label_from_instance = lambda d: (  # type: ignore[method-assign,assignment]
             f"{d.date:%Y-%m-%d} {calendar.day_label(d.date)} {d.district.name} ({d.booked}/{d.capacity})"
         )
         self.items = list(items_active())

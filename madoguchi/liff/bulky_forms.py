@@ -66,9 +66,9 @@ class BookingForm(forms.Form):
 
     def district_id(self) -> int | None:
         """The district whose days are offered: the one chosen, else the initial one."""
-        raw = self.data.get("district") if self.is_bound else self.initial.get("district")
+        raw = str((self.data.get("district") if self.is_bound else self.initial.get("district")) or "")
         try:
-            return int(raw) if raw not in (None, "") and len(str(raw)) < 12 else None
+            return int(raw) if raw and len(raw) < 12 else None
         except (TypeError, ValueError):
             return None
 
