@@ -69,7 +69,10 @@ def test_five_days_of_n_places_fill_exactly(transactional_db, make_day, make_res
     days = [make_day(days_ahead=10 + i, capacity=6) for i in range(5)]
     attempts = [(random.choice(days), make_resident()) for _ in range(60)]
     booked, _refused = race(
-        [lambda d=d, r=r: booking_create(day_id=d.pk, items=chair, resident=r, **person()) for d, r in attempts]
+        [
+            lambda d=d, r=r: booking_create(day_id=d.pk, items=chair, resident=r, **person())
+            for d, r in attempts
+        ]
     )
     wanted = {day.pk: sum(1 for d, _r in attempts if d.pk == day.pk) for day in days}
     for day in days:
@@ -81,18 +84,27 @@ def test_five_days_of_n_places_fill_exactly(transactional_db, make_day, make_res
 def test_one_resident_tapping_twice_books_once(transactional_db, make_day, make_resident, chair):
     day = make_day(capacity=10)
     resident = make_resident()
-    booked, refused = race([lambda: booking_create(day_id=day.pk, items=chair, resident=resident, **person())] * 8)
+    booked, refused = race(
+        [lambda: booking_create(day_id=day.pk, items=chair, resident=resident, **person())] * 8
+    )
     day.refresh_from_db()
     assert booked == 1 and day.booked == 1 == held(day)
     assert all("すでに予約" in text for text in refused)
 
 
-def test_moves_to_a_fuller_day_never_leave_a_place_held_twice_or_lost(transactional_db, make_day, make_resident, chair):
+def test_moves_to_a_fuller_day_never_leave_a_place_held_twice_or_lost(
+    transactional_db, make_day, make_resident, chair
+):
     crowded, spare = make_day(capacity=20), make_day(days_ahead=11, capacity=8)
-    bookings = [booking_create(day_id=crowded.pk, items=chair, resident=make_resident(), **person()) for _ in range(20)]
+    bookings = [
+        booking_create(day_id=crowded.pk, items=chair, resident=make_resident(), **person())
+        for _ in range(20)
+    ]
     newcomers = [make_resident() for _ in range(6)]
     calls: list[Callable[[], Any]] = [lambda b=b: booking_change_day(b, day_id=spare.pk) for b in bookings]
-    calls += [lambda r=r: booking_create(day_id=crowded.pk, items=chair, resident=r, **person()) for r in newcomers]
+    calls += [
+        lambda r=r: booking_create(day_id=crowded.pk, items=chair, resident=r, **person()) for r in newcomers
+    ]
     moved_or_booked, _refused = race(calls)
     for day in (crowded, spare):
         day.refresh_from_db()

@@ -97,6 +97,15 @@ MATRIX = [
     ("console:report_photo", {"report_id": "RP", "photo_id": "RPP"}, "get", {S, M}),
     ("console:report_export", {"fmt": "csv"}, "get", {M}),
     ("console:report_export", {"fmt": "xlsx"}, "get", {M}),
+    ("console:bulky", {}, "get", {S, M}),
+    ("console:bulky_export", {"fmt": "csv"}, "get", {S, M}),
+    ("console:bulky_export", {"fmt": "xlsx"}, "get", {S, M}),
+    ("console:bulky_booking_action", {"booking_id": "BK", "action": "cancel"}, "post", {S, M}),
+    ("console:bulky_days", {}, "get", {S, M}),
+    ("console:bulky_day_update", {"day_id": "BD"}, "post", {S, M}),
+    ("console:bulky_items", {}, "get", {S, M}),
+    ("console:bulky_item", {"item_id": "BI"}, "get", {S, M}),
+    ("console:bulky_phone", {}, "get", {S, M}),
     ("console:api_keys", {}, "get", {A}),
     ("console:events", {}, "get", {A}),
     ("console:events_replay", {}, "post", {A}),
@@ -119,6 +128,7 @@ def test_role_against_view(
     rich_menu,
     messaging_objects,
     report,
+    bulky,
     role,
     name,
     kwargs,
@@ -126,7 +136,7 @@ def test_role_against_view(
     allowed,
 ):
     client = staff_client(role)
-    made = {**conversations, **messaging_objects, **report}
+    made = {**conversations, **messaging_objects, **report, **bulky}
     ids = {
         "R": resident.pk,
         "SC": scenario.pk,
