@@ -89,9 +89,10 @@ def book(request: HttpRequest) -> HttpResponseBase:
                 "day_label": _label(day.date, language),
                 "cutoff_label": _label(calendar.cutoff(day.date), language),
                 "lines": [
-                    (item.name_in(language), quantity, item.fee * quantity) for item, quantity in form.lines
+                    (item.name_in(language), quantity, _yen(item.fee * quantity, language))
+                    for item, quantity in form.lines
                 ],
-                "fee_total": form.fee_total,
+                "fee_total": _yen(form.fee_total, language),
                 "hidden": [
                     (key, value[:200])
                     for key, value in request.POST.items()
@@ -120,6 +121,11 @@ def book(request: HttpRequest) -> HttpResponseBase:
         )
     query = urlencode({"lang": language, "done": "1"})
     return redirect(f"{reverse('liff:bulky_booking', kwargs={'number': booking.number})}?{query}")
+
+
+def _yen(amount: int, language: str) -> str:
+    with translation.override(language):
+        return calendar.yen(amount)
 
 
 def _label(day: Any, language: str) -> str:
