@@ -146,9 +146,11 @@ def booking_create(
     staff = actor is not None and actor.is_authenticated
     if resident is None and not staff:
         raise BookingError(_("予約する人がわかりません。"))
+    day = _open_day(day_id, staff=staff)
+    if day.booked >= day.capacity:
+        raise BookingError(FULL)  # already full when read: no need to queue on the row lock
     lines = lines_for(items)
     name, address, phone = _person(name, address, phone)
-    day = _open_day(day_id, staff=staff)
     try:
         with transaction.atomic():
             booking = Booking.objects.create(
@@ -163,7 +165,6 @@ def booking_create(
                 note=clean_text(note, 300),
                 created_by=actor if staff else None,  # type: ignore[misc]
             )
-            _take(day.pk)
             booking.number = f"S-{timezone.localdate().year}-{booking.pk:06d}"
             booking.save(update_fields=["number"])
             BookingLine.objects.bulk_create(
@@ -172,6 +173,10 @@ def booking_create(
             )
             if resident is not None:
                 _remember_address(resident, name, address, phone, keep=keep_address)
+                _confirm_later(booking, "created")
+            # The place is taken last, so the day's row stays locked only for the audit entry
+            # and the commit: residents racing for it queue for as short a time as can be.
+            _take(day.pk)
             audit_record(
                 action="bulky.booking.created",
                 actor=actor,
@@ -179,8 +184,6 @@ def booking_create(
                 ip_address=ip_address,
                 data={"via": booking.via, "day": day.pk, "pieces": sum(q for _i, q in lines)},
             )
-            if resident is not None:
-                _confirm_later(booking, "created")
     except IntegrityError:
         raise BookingError(ALREADY) from None
     return booking
