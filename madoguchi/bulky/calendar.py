@@ -7,9 +7,18 @@ from datetime import date, timedelta
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
+from django.utils.translation import pgettext_lazy
 
 WEEKDAYS_JA = "月火水木金土日"
+WEEKDAYS = [
+    pgettext_lazy("weekday", "月"),
+    pgettext_lazy("weekday", "火"),
+    pgettext_lazy("weekday", "水"),
+    pgettext_lazy("weekday", "木"),
+    pgettext_lazy("weekday", "金"),
+    pgettext_lazy("weekday", "土"),
+    pgettext_lazy("weekday", "日"),
+]
 
 
 def today() -> date:
@@ -27,7 +36,7 @@ def is_changeable(collection: date, on: date | None = None) -> bool:
 
 def day_label(day: date) -> str:
     """「12月10日(木)」 in Japanese, "Thu 10 Dec" in English (the active language)."""
-    weekday = pgettext("weekday", WEEKDAYS_JA[day.weekday()])
+    weekday = str(WEEKDAYS[day.weekday()])
     return _("%(month)s月%(day)s日(%(weekday)s)") % {"month": day.month, "day": day.day, "weekday": weekday}
 
 

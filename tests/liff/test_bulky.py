@@ -204,5 +204,11 @@ def test_without_a_session_nothing_is_booked(world, liff_channel: Channel):
 
 def test_the_pages_speak_english(friend, world, sim: Sim):
     Resident.objects.filter(line_user_id=USER).update(language="en")
-    page = signed_in(sim).get("/liff/bulky/").content.decode()
-    assert "Chair" in page and "Kita" in page
+    browser = signed_in(sim)
+    page = browser.get("/liff/bulky/").content.decode()
+    assert "Book a bulky waste collection" in page and "Chair" in page and "Kita" in page
+    book(browser, order(world))
+    run_tasks()
+    text = [m for m in sim.messages(USER) if m["via"] == "push"][-1]["text"]
+    assert text.startswith("Your bulky waste collection is booked.")
+    assert "Items: Chair ×2, ソファー ×1" in text and "Fee: ¥1,600" in text and "by 8:00" in text
