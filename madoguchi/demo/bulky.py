@@ -2,16 +2,19 @@
 
 The catalog is written for みどり市 (not copied from a city's data): its fees follow the three
 classes the demo FAQ states (400, 800 and 1,200 yen a piece, F006). Each district is collected on
-one weekday, with 20 places a day, for the next eight weeks.
+one weekday, with 20 places a day, for the next eight weeks; three phone bookings fill part
+of the first day, so the day list and the route export have something to show.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
 
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from madoguchi.bulky.models import CollectionDay, Item
+from madoguchi.bulky.models import Booking, CollectionDay, Item
+from madoguchi.bulky.services import booking_create
 from madoguchi.residents.models import District
 
 # (name, reading, English, fee, size note)
@@ -33,6 +36,12 @@ DEMO_BULKY_ITEMS = [
 DEMO_BULKY_WEEKDAYS = {"chuo": 0, "kita": 1, "minami": 2, "higashi": 3, "nishi": 4, "minato": 5}
 DEMO_BULKY_CAPACITY = 20
 DEMO_BULKY_WEEKS = 8
+# Calls the demo manager took by phone for the first collection day (fictional people).
+DEMO_PHONE_BOOKINGS = [
+    ("緑川 一郎", "みどり市中央町2-5-8", "045-000-1111", {"いす": 2, "テーブル": 1}),
+    ("青木 花", "みどり市中央町1-12-3 中央ハイツ203", "045-000-2222", {"マットレス": 1}),
+    ("山田 太郎", "みどり市本町4-1", "090-0000-3333", {"自転車": 1, "扇風機": 1}),
+]
 
 
 def demo_bulky() -> None:
@@ -63,3 +72,17 @@ def demo_bulky() -> None:
         ],
         ignore_conflicts=True,
     )
+    clerk = get_user_model().objects.filter(username="demo-manager").first()
+    first = CollectionDay.objects.filter(date__gt=today + timedelta(days=1)).order_by("date", "pk").first()
+    if clerk is None or first is None or Booking.objects.exists():
+        return
+    items = {item.name: item.pk for item in Item.objects.all()}
+    for name, address, phone, wanted in DEMO_PHONE_BOOKINGS:
+        booking_create(
+            day_id=first.pk,
+            items={items[item]: count for item, count in wanted.items()},
+            name=name,
+            address=address,
+            phone=phone,
+            actor=clerk,
+        )

@@ -6,7 +6,7 @@ from django.test import Client
 from django.urls import reverse
 
 from madoguchi.accounts.models import StaffProfile
-from madoguchi.bulky.models import CollectionDay, Item
+from madoguchi.bulky.models import Booking, CollectionDay, Item
 from madoguchi.bulky.selectors import days_open
 from madoguchi.core.models import Channel
 from madoguchi.demo.setup import DEMO_STAFF, demo_setup
@@ -55,6 +55,7 @@ def test_demo_setup_is_idempotent_and_every_role_can_sign_in(db):
         "minato",
     }
     assert CollectionDay.objects.count() == 6 * 8
+    assert Booking.objects.filter(via="phone").count() == 3  # once, however often the demo starts
 
     client = Client()
     response = client.post(

@@ -212,3 +212,21 @@ def test_the_pages_speak_english(friend, world, sim: Sim):
     text = [m for m in sim.messages(USER) if m["via"] == "push"][-1]["text"]
     assert text.startswith("Your bulky waste collection is booked.")
     assert "Items: Chair ×2, ソファー ×1" in text and "Fee: ¥1,600" in text and "by 8:00" in text
+
+
+def test_the_reminder_reaches_the_chat_the_day_before_once(friend, world, sim: Sim, settings):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from madoguchi.bulky.services import reminders_send_due
+
+    book(signed_in(sim), order(world))
+    run_tasks()
+    booking = Booking.objects.get()
+    eve = datetime.combine(booking.day.date - timedelta(days=1), datetime.min.time(), ZoneInfo("Asia/Tokyo"))
+    assert reminders_send_due(eve + timedelta(hours=settings.BULKY_REMINDER_HOUR, minutes=5)) == 1
+    assert reminders_send_due(eve + timedelta(hours=settings.BULKY_REMINDER_HOUR, minutes=20)) == 0
+    run_tasks()
+    pushed = [m["text"] for m in sim.messages(USER) if m["via"] == "push"]
+    assert pushed[-1].startswith("明日は粗大ごみの収集日です。") and booking.number in pushed[-1]
+    assert sum("明日は粗大ごみ" in text for text in pushed) == 1
