@@ -11,6 +11,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from madoguchi.accounts.models import Department
+from madoguchi.accounts.roles import Role
+from madoguchi.accounts.services import staff_create
 from madoguchi.bulky.models import Booking
 from madoguchi.demo.bulky import demo_bulky
 from madoguchi.demo.richmenus import demo_richmenus_setup
@@ -35,7 +38,7 @@ def open_menu(page: Page) -> None:
 
 
 def test_a_resident_books_from_the_rich_menu_and_gets_the_confirmation(
-    page: Page, sim, live_server, liff_channel, background_worker, settings
+    browser, page: Page, sim, live_server, liff_channel, background_worker, settings
 ):
     settings.MADOGUCHI_RICHMENU_POLL_SECONDS = 0
     sim.liff_app(LIFF_ID, LOGIN_CHANNEL_ID, f"{live_server.url}/liff/")
@@ -96,3 +99,24 @@ def test_a_resident_books_from_the_rich_menu_and_gets_the_confirmation(
     expect(bot.last).to_contain_text("手数料: 1,600円")
     expect(bot.last).to_contain_text("処理券を購入し、収集日の朝8時までに出してください。")
     page.screenshot(path=str(SHOTS / "phone-bulky-confirmation.png"))
+
+    # The garbage department sees it on the day's list, ready for the route export.
+    staff_create(
+        username="gomi-tanaka",
+        password="correct horse battery",
+        role=Role.DEPT_STAFF,
+        department=Department.objects.create(code="gomi", name="ごみ減量課"),
+    )
+    console = browser.new_context(locale="ja-JP", viewport={"width": 1200, "height": 800}).new_page()
+    console.goto(f"{live_server.url}/console/login/")
+    console.get_by_label("ユーザー名").fill("gomi-tanaka")
+    console.get_by_label("パスワード").fill("correct horse battery")
+    console.get_by_role("button", name="ログイン").click()
+    console.get_by_role("link", name="粗大ごみ", exact=True).click()
+    console.get_by_label("収集日").fill(booking.day.date.isoformat())
+    console.get_by_role("button", name="表示").click()
+    day_list = console.get_by_test_id("bulky-bookings")
+    for shown in (booking.number, "みどり市北町1-2-3", "いす×2、ソファー×1", "1600円"):
+        expect(day_list).to_contain_text(shown)
+    console.screenshot(path=str(SHOTS / "console-bulky-day.png"), full_page=True)
+    console.context.close()
