@@ -214,6 +214,11 @@ def test_the_pages_speak_english(friend, world, sim: Sim):
     assert "Items: Chair ×2, ソファー ×1" in text and "Fee: ¥1,600" in text and "by 8:00" in text
 
 
+def test_the_page_in_easy_japanese(friend, world, sim: Sim):
+    page = signed_in(sim).get("/liff/bulky/?lang=ja-easy").content.decode()
+    assert "おおきい ごみ（そだいごみ）の もうしこみ" in page and "つぎも つかう" in page
+
+
 def test_the_reminder_reaches_the_chat_the_day_before_once(friend, world, sim: Sim, settings):
     from datetime import datetime
     from zoneinfo import ZoneInfo
