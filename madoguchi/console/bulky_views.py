@@ -35,6 +35,7 @@ from madoguchi.bulky.selectors import bookings_for_day, days_open, items_active
 from madoguchi.bulky.services import (
     BookingError,
     booking_cancel,
+    booking_change_day,
     booking_create,
     booking_mark,
     day_update,
@@ -95,9 +96,17 @@ def _day_filters(request: HttpRequest) -> tuple[date, int | None, str]:
 @bulky_view
 def bulky(request: HttpRequest) -> HttpResponse:
     day, district, status = _day_filters(request)
-    bookings = bookings_for_day(
-        request.user, day, district_id=district, status=status, ip_address=client_ip(request)
+    bookings = list(
+        bookings_for_day(
+            request.user, day, district_id=district, status=status, ip_address=client_ip(request)
+        )
     )
+    # Days a confirmed booking may move to (a caller asking for another day): the same district's.
+    moves: dict[int, list[CollectionDay]] = {}
+    for open_day in days_open(staff=True).filter(district_id__in={b.day.district_id for b in bookings})[:300]:
+        moves.setdefault(open_day.district_id, []).append(open_day)
+    for booking in bookings:
+        booking.move_days = [d for d in moves.get(booking.day.district_id, []) if d.pk != booking.day_id]  # type: ignore[attr-defined]
     query = urlencode({"date": day.isoformat(), **({"district": str(district)} if district else {})})
     return render(
         request,
@@ -188,6 +197,12 @@ def bulky_booking_action(request: HttpRequest, booking_id: int, action: str) -> 
         if action == "cancel":
             booking_cancel(booking, actor=request.user, ip_address=client_ip(request))
             messages.success(request, _("%(number)s を取り消しました。") % {"number": booking.number})
+        elif action == "move":
+            day_id = _int(request.POST.get("day"))
+            if day_id is None:
+                raise BookingError(_("収集日を選んでください。"))
+            booking_change_day(booking, day_id=day_id, actor=request.user, ip_address=client_ip(request))
+            messages.success(request, _("%(number)s の収集日を変更しました。") % {"number": booking.number})
         else:
             booking_mark(booking, status=action, actor=request.user, ip_address=client_ip(request))
             messages.success(request, _("%(number)s を記録しました。") % {"number": booking.number})

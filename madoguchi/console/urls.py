@@ -40,7 +40,7 @@ urlpatterns = [
     path("bulky/", bulky_views.bulky, name="bulky"),
     re_path(r"^bulky/export\.(?P<fmt>csv|xlsx)$", bulky_views.bulky_export, name="bulky_export"),
     re_path(
-        r"^bulky/bookings/(?P<booking_id>[0-9]+)/(?P<action>collected|not_put_out|cancel)/$",
+        r"^bulky/bookings/(?P<booking_id>[0-9]+)/(?P<action>collected|not_put_out|cancel|move)/$",
         bulky_views.bulky_booking_action,
         name="bulky_booking_action",
     ),

@@ -77,10 +77,10 @@ def demo_bulky() -> None:
     if clerk is None or first is None or Booking.objects.exists():
         return
     items = {item.name: item.pk for item in Item.objects.all()}
-    for name, address, phone, wanted in DEMO_PHONE_BOOKINGS:
+    for name, address, phone, pieces in DEMO_PHONE_BOOKINGS:
         booking_create(
             day_id=first.pk,
-            items={items[item]: count for item, count in wanted.items()},
+            items={items[item]: count for item, count in pieces.items()},
             name=name,
             address=address,
             phone=phone,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -192,3 +193,26 @@ def test_other_departments_staff_are_kept_out(staff_client, day_world):
     road = staff_client("dept_staff", "doro")
     assert road.get(reverse("console:bulky")).status_code == 403
     assert AuditEntry.objects.filter(action="console.access.denied", actor_label="dept_staff-doro").exists()
+
+
+def test_staff_move_a_callers_booking_to_another_day_of_its_district(gomi, day_world, django_user_model):
+    user = django_user_model.objects.get(username="dept_staff-gomi")
+    booking = phone_booking(day_world, user, "kita_day")
+    later = CollectionDay.objects.create(
+        district=day_world["kita"], date=day_world["date"] + timedelta(days=7), capacity=2
+    )
+    page = gomi.get(reverse("console:bulky"), {"date": day_world["date"].isoformat()}).content.decode()
+    move_to = re.search(r'<select name="day".*?</select>', page, re.S)
+    assert move_to is not None and f'<option value="{later.pk}">' in move_to.group()
+    assert f'value="{day_world["minami_day"].pk}"' not in move_to.group()  # another district's day
+    url = reverse("console:bulky_booking_action", kwargs={"booking_id": booking.pk, "action": "move"})
+    gomi.post(url, {"day": "x" * 40})  # nonsense moves nothing
+    booking.refresh_from_db()
+    assert booking.day_id == day_world["kita_day"].pk
+    gomi.post(url, {"day": later.pk})
+    booking.refresh_from_db()
+    later.refresh_from_db()
+    assert booking.day_id == later.pk and later.booked == 1
+    assert AuditEntry.objects.filter(
+        action="bulky.booking.day_changed", actor_label="dept_staff-gomi"
+    ).exists()

@@ -101,6 +101,7 @@ MATRIX = [
     ("console:bulky_export", {"fmt": "csv"}, "get", {S, M}),
     ("console:bulky_export", {"fmt": "xlsx"}, "get", {S, M}),
     ("console:bulky_booking_action", {"booking_id": "BK", "action": "cancel"}, "post", {S, M}),
+    ("console:bulky_booking_action", {"booking_id": "BK", "action": "move"}, "post", {S, M}),
     ("console:bulky_days", {}, "get", {S, M}),
     ("console:bulky_day_update", {"day_id": "BD"}, "post", {S, M}),
     ("console:bulky_items", {}, "get", {S, M}),
