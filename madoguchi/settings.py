@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "madoguchi.richmenus",
     "madoguchi.reports",
     "madoguchi.garbage",
+    "madoguchi.bulky",
     "madoguchi.channels.line",
     "madoguchi.registration",
     "madoguchi.console",
@@ -328,6 +329,16 @@ GARBAGE_ICAL_DAYS = env_int("MADOGUCHI_GARBAGE_ICAL_DAYS", 366, minimum=7)
 # Open311 GeoReport v2 (/open311/v2/): the one jurisdiction_id this city answers to.
 OPEN311_JURISDICTION = env_str("MADOGUCHI_OPEN311_JURISDICTION", "midori.example.jp")
 
+# 粗大ごみ booking: bookings, changes and cancellations close this many days before collection
+# (in the city's time, JST); at most this many pieces per booking; days offered this far ahead;
+# the reminder goes out from this hour on the day before; the department whose staff manage it
+# (its code; empty: any department's staff holding the permission).
+BULKY_CUTOFF_DAYS = env_int("MADOGUCHI_BULKY_CUTOFF_DAYS", 3, minimum=0)
+BULKY_MAX_ITEMS = env_int("MADOGUCHI_BULKY_MAX_ITEMS", 10, minimum=1)
+BULKY_DAYS_AHEAD = env_int("MADOGUCHI_BULKY_DAYS_AHEAD", 60, minimum=7)
+BULKY_REMINDER_HOUR = env_int("MADOGUCHI_BULKY_REMINDER_HOUR", 17, minimum=0)
+BULKY_DEPARTMENT = env_str("MADOGUCHI_BULKY_DEPARTMENT", "gomi")
+
 # Retention: how long each kind of data is kept before the daily purge removes it
 # (core/retention.py lists them all).
 RETAIN_INBOUND_EVENTS_DAYS = env_int("MADOGUCHI_RETAIN_INBOUND_EVENTS_DAYS", 90, minimum=1)
@@ -338,6 +349,8 @@ RETAIN_COUNSELING_DAYS = env_int("MADOGUCHI_RETAIN_COUNSELING_DAYS", 365, minimu
 RETAIN_INBOX_DAYS = env_int("MADOGUCHI_RETAIN_INBOX_DAYS", 3 * 365, minimum=1)
 # Photos of defect reports, counted from the report's closing (published photos stay).
 RETAIN_REPORT_PHOTOS_DAYS = env_int("MADOGUCHI_RETAIN_REPORT_PHOTOS_DAYS", 3 * 365, minimum=1)
+# 粗大ごみ bookings keep the name, address and phone this long after the collection day.
+RETAIN_BULKY_DAYS = env_int("MADOGUCHI_RETAIN_BULKY_DAYS", 365, minimum=1)
 RETAIN_AUDIT_DAYS = env_int("MADOGUCHI_RETAIN_AUDIT_DAYS", 5 * 365, minimum=30)
 
 LOG_LEVEL = env_str("MADOGUCHI_LOG_LEVEL", "INFO").upper()

@@ -52,6 +52,7 @@ class Perm:
     REPORTS_PUBLISH = "reports.publish"  # show a report, its photos and outcome to the public
     REPORTS_API_KEYS = "reports.api_keys"  # Open311 API keys
     GARBAGE_MANAGE = "garbage.manage"  # the sorting guide, categories, holiday policy, areas' rules
+    BULKY_MANAGE = "bulky.manage"  # 粗大ごみ: catalog, places, day lists and route export, phone bookings
 
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
@@ -93,6 +94,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             Perm.INBOX_HANDLE,
             Perm.REPORTS_HANDLE,
             Perm.GARBAGE_MANAGE,
+            Perm.BULKY_MANAGE,
         }
     ),
     Role.DEPT_MANAGER: frozenset(
@@ -116,6 +118,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             Perm.REPORTS_EXPORT,
             Perm.REPORTS_PUBLISH,
             Perm.GARBAGE_MANAGE,
+            Perm.BULKY_MANAGE,
         }
     ),
     # Counseling is confidential: counselors alone see it (managers see its counts in the figures).

@@ -19,6 +19,7 @@ AREAS = [
     ("console:tags", _("タグ"), Perm.RESIDENTS_VIEW),
     ("console:reports", _("不具合通報"), Perm.REPORTS_HANDLE),
     ("console:garbage_items", _("ごみ"), Perm.GARBAGE_MANAGE),
+    ("console:bulky", _("粗大ごみ"), Perm.BULKY_MANAGE),
     ("console:faq", _("よくある質問"), Perm.FAQ_MANAGE),
     ("console:scenarios", _("シナリオ"), Perm.SCENARIOS_MANAGE),
     ("console:deliveries", _("配信"), Perm.DELIVERIES_COMPOSE),

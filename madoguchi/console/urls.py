@@ -2,6 +2,7 @@ from django.urls import path, re_path
 
 from madoguchi.console import (
     auth_views,
+    bulky_views,
     delivery_views,
     faq_views,
     garbage_views,
@@ -47,6 +48,18 @@ urlpatterns = [
     path("garbage/import/5374/", garbage_views.import_calendar, name="garbage_import_5374"),
     path("tags/", tag_views.tags, name="tags"),
     path("erasure/<int:request_id>/approve/", views.resident_erasure_approval, name="erasure_approve"),
+    path("bulky/", bulky_views.bulky, name="bulky"),
+    re_path(r"^bulky/export\.(?P<fmt>csv|xlsx)$", bulky_views.bulky_export, name="bulky_export"),
+    re_path(
+        r"^bulky/bookings/(?P<booking_id>[0-9]+)/(?P<action>collected|not_put_out|cancel|move)/$",
+        bulky_views.bulky_booking_action,
+        name="bulky_booking_action",
+    ),
+    path("bulky/days/", bulky_views.bulky_days, name="bulky_days"),
+    path("bulky/days/<int:day_id>/", bulky_views.bulky_day_update, name="bulky_day_update"),
+    path("bulky/items/", bulky_views.bulky_items, name="bulky_items"),
+    path("bulky/items/<int:item_id>/", bulky_views.bulky_items, name="bulky_item"),
+    path("bulky/phone/", bulky_views.bulky_phone, name="bulky_phone"),
     path("audit/", views.audit, name="audit"),
     path("audit/export.csv", views.audit_export, name="audit_export"),
     path("faq/", faq_views.faq_list, name="faq"),

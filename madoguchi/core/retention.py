@@ -51,6 +51,11 @@ RETENTION: list[Kind] = [
         "RETAIN_REPORT_PHOTOS_DAYS",
         "madoguchi.reports.services.photos_purge_before",
     ),
+    Kind(
+        "粗大ごみ bookings' name, address and phone (after the collection day)",
+        "RETAIN_BULKY_DAYS",
+        "madoguchi.bulky.services.bookings_purge_before",
+    ),
     Kind("audit entries", "RETAIN_AUDIT_DAYS", "madoguchi.core.audit.audit_purge_before"),
 ]
 

@@ -88,6 +88,11 @@ PERIODIC_JOBS: list[Periodic] = [
         function="madoguchi.garbage.services.reminders_send",
         every=timedelta(minutes=5),
     ),
+    Periodic(
+        name="bulky.reminders_send_due",
+        function="madoguchi.bulky.services.reminders_send_due",
+        every=timedelta(minutes=15),
+    ),
 ]
 
 

@@ -59,7 +59,7 @@ def demo_menus() -> list[dict[str, Any]]:
             "cells": [
                 _cell("message", "住民票", "住民票 コンビニ"),
                 _feature("道路・公園の不具合", "reports.start", "道路の穴を通報したい"),
-                _cell("message", "粗大ごみ", "粗大ごみ"),
+                _cell("uri", "粗大ごみ", "/liff/bulky/"),  # the booking page (madoguchi.bulky)
                 _cell("message", "台風・防災", "台風"),
                 _cell("uri", "市のホームページ", "https://www.city.midori.example.jp/"),
                 _cell("tab", "◀ くらし", "resident-home"),

@@ -22,6 +22,8 @@ REMIND = "garbage.remind"
 # The registration app's postback (registration/messages.py START), named, not imported: the two
 # apps stay independent.
 REGISTRATION_START = "profile.start"
+# The 粗大ごみ booking's postback (bulky/conversation.py START), named for the same reason.
+BULKY_START = "bulky.start"
 
 
 def label(text: str) -> str:
@@ -145,7 +147,12 @@ def item_answer(item: Item, area: Area | None, today: date) -> list[OutboundMess
                 _("次の%(category)sの日: %(date)s")
                 % {"category": category.name, "date": shown_day(upcoming[0].day)}
             )
-    return [Text("\n".join(lines)[:5000], quick_replies=menu_chips())]
+    chips = menu_chips()
+    if "粗大" in category.name and has_postback_action(BULKY_START):
+        # Where the city takes bookings in LINE, an item for 粗大ごみ is one tap from booking it.
+        book = PostbackAction(_("粗大ごみを申し込む"), postback_data(BULKY_START), _("粗大ごみ 申込"))
+        chips = (book, *chips)[:13]
+    return [Text("\n".join(lines)[:5000], quick_replies=chips)]
 
 
 def item_choices(items: list[Item]) -> list[OutboundMessage]:

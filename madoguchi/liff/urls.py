@@ -1,6 +1,6 @@
-from django.urls import path
+from django.urls import path, re_path
 
-from madoguchi.liff import garbage_views, views
+from madoguchi.liff import bulky_views, garbage_views, views
 
 app_name = "liff"
 
@@ -12,4 +12,15 @@ urlpatterns = [
     path("register/", views.register, name="register"),
     path("register/done/", views.registered, name="registered"),
     path("garbage/", garbage_views.garbage, name="garbage"),
+    # 粗大ごみ booking
+    path("bulky/", bulky_views.book, name="bulky"),
+    path("bulky/mine/", bulky_views.mine, name="bulky_mine"),
+    re_path(
+        r"^bulky/b/(?P<number>S-[0-9]{4}-[0-9]{6,9})/$", bulky_views.booking_detail, name="bulky_booking"
+    ),
+    re_path(
+        r"^bulky/b/(?P<number>S-[0-9]{4}-[0-9]{6,9})/(?P<action>change|cancel)/$",
+        bulky_views.booking_action,
+        name="bulky_action",
+    ),
 ]

@@ -176,3 +176,30 @@ def garbage_objects(db: None) -> Any:
     area = Area.objects.create(name="北", slug="kita-area", center=center)
     AreaRule.objects.create(area=area, category=category, rule="月 木")
     return {"GC": category, "GI": item, "GA": area, "GK": center}
+
+
+@pytest.fixture
+def bulky(resident: Resident) -> Any:
+    """A 粗大ごみ item, collection day and booking ("BI"/"BD"/"BK" in the permission table)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from madoguchi.bulky.models import Booking, CollectionDay, Item
+    from madoguchi.residents.models import District
+
+    item = Item.objects.create(name="いす", fee=400)
+    district = District.objects.create(code="bulky-kita", name="北地区")
+    day = CollectionDay.objects.create(
+        district=district, date=timezone.localdate() + timedelta(days=10), capacity=5, booked=1
+    )
+    booking = Booking.objects.create(
+        resident=resident,
+        day=day,
+        number="S-2026-000001",
+        name="花子",
+        address="北町1",
+        phone="0451234567",
+        fee_total=400,
+    )
+    return {"BI": item, "BD": day, "BK": booking}

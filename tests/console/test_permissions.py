@@ -110,6 +110,16 @@ MATRIX = [
     ("console:garbage_center", {"center_id": "GK"}, "post", {S, M}),
     ("console:garbage_import_sorting", {}, "post", {S, M}),
     ("console:garbage_import_5374", {}, "post", {S, M}),
+    ("console:bulky", {}, "get", {S, M}),
+    ("console:bulky_export", {"fmt": "csv"}, "get", {S, M}),
+    ("console:bulky_export", {"fmt": "xlsx"}, "get", {S, M}),
+    ("console:bulky_booking_action", {"booking_id": "BK", "action": "cancel"}, "post", {S, M}),
+    ("console:bulky_booking_action", {"booking_id": "BK", "action": "move"}, "post", {S, M}),
+    ("console:bulky_days", {}, "get", {S, M}),
+    ("console:bulky_day_update", {"day_id": "BD"}, "post", {S, M}),
+    ("console:bulky_items", {}, "get", {S, M}),
+    ("console:bulky_item", {"item_id": "BI"}, "get", {S, M}),
+    ("console:bulky_phone", {}, "get", {S, M}),
     ("console:api_keys", {}, "get", {A}),
     ("console:events", {}, "get", {A}),
     ("console:events_replay", {}, "post", {A}),
@@ -133,6 +143,7 @@ def test_role_against_view(
     messaging_objects,
     report,
     garbage_objects,
+    bulky,
     role,
     name,
     kwargs,
@@ -140,7 +151,7 @@ def test_role_against_view(
     allowed,
 ):
     client = staff_client(role)
-    made = {**conversations, **messaging_objects, **report, **garbage_objects}
+    made = {**conversations, **messaging_objects, **report, **garbage_objects, **bulky}
     ids = {
         "R": resident.pk,
         "SC": scenario.pk,

@@ -6,11 +6,15 @@ from django.test import Client
 from django.urls import reverse
 
 from madoguchi.accounts.models import StaffProfile
+from madoguchi.bulky.models import Booking, CollectionDay
+from madoguchi.bulky.models import Item as BulkyItem
+from madoguchi.bulky.selectors import days_open
 from madoguchi.core.models import Channel
 from madoguchi.demo.setup import DEMO_STAFF, demo_setup
 from madoguchi.faq.models import FaqEntry
 from madoguchi.garbage.models import Area as GarbageArea
-from madoguchi.garbage.models import DistrictArea, Item
+from madoguchi.garbage.models import DistrictArea
+from madoguchi.garbage.models import Item as GarbageItem
 from madoguchi.inbox.models import CannedReply
 from madoguchi.reports.models import Category, Report
 from madoguchi.scenarios.services import preview_user_id
@@ -44,11 +48,24 @@ def test_demo_setup_is_idempotent_and_every_role_can_sign_in(db):
     assert Category.objects.filter(code="road", department__name="道路維持課").exists()
     assert Report.objects.count() == 5 and Report.objects.filter(is_public=True).count() == 1
     # The garbage guide and calendar: Kanazawa's 5374 data, each district served by an area.
-    assert GarbageArea.objects.count() == 71 and Item.objects.filter(source="5374").count() > 1200
+    assert GarbageArea.objects.count() == 71 and GarbageItem.objects.filter(source="5374").count() > 1200
     assert DistrictArea.objects.count() == 6
     assert DistrictArea.objects.get(district__code="kita").area.name == "粟崎"
     assert "金沢市オープンデータ" in Client().get("/liff/garbage/?q=スプレー缶").content.decode()
     assert Client().get("/garbage/calendar/kita.ics").status_code == 200
+    # A bookable 粗大ごみ catalog: items with fees, open days in every district, the menu's cell.
+    assert BulkyItem.objects.filter(is_active=True).count() == 12
+    assert set(BulkyItem.objects.values_list("fee", flat=True)) == {400, 800, 1200}
+    assert {day.district.code for day in days_open()} == {
+        "chuo",
+        "kita",
+        "minami",
+        "higashi",
+        "nishi",
+        "minato",
+    }
+    assert CollectionDay.objects.count() == 6 * 8
+    assert Booking.objects.filter(via="phone").count() == 3  # once, however often the demo starts
 
     client = Client()
     response = client.post(

@@ -1,0 +1,218 @@
+"""The garbage department's 粗大ごみ screens: a day's list and route export (formula-safe CSV,
+Excel), marks, places per day, the catalog and phone bookings; every view and export audited;
+other departments kept out."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+from openpyxl import load_workbook
+
+from madoguchi.bulky.models import Booking, CollectionDay, Item
+from madoguchi.bulky.services import booking_create
+from madoguchi.core.models import AuditEntry
+from madoguchi.residents.models import District
+
+
+@pytest.fixture
+def gomi(staff_client) -> Any:
+    return staff_client("dept_staff", "gomi")
+
+
+@pytest.fixture
+def day_world(db: None) -> dict[str, Any]:
+    kita = District.objects.create(code="kita", name="北地区", sort_order=0)
+    minami = District.objects.create(code="minami", name="南地区", sort_order=1)
+    date = timezone.localdate() + timedelta(days=1)
+    return {
+        "kita": kita,
+        "minami": minami,
+        "date": date,
+        "kita_day": CollectionDay.objects.create(district=kita, date=date, capacity=3),
+        "minami_day": CollectionDay.objects.create(district=minami, date=date, capacity=3),
+        "chair": Item.objects.create(name="いす", fee=400),
+    }
+
+
+def phone_booking(world: dict[str, Any], actor: Any, day: str, **person: str) -> Booking:
+    return booking_create(
+        day_id=world[day].pk,
+        items={world["chair"].pk: 1},
+        actor=actor,
+        **{"name": "電話 太郎", "address": "北町1-1", "phone": "045-000-0000", **person},
+    )
+
+
+def test_a_day_lists_its_bookings_in_route_order_and_the_view_is_logged(gomi, day_world):
+    actor = gomi.session["_auth_user_id"]
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.get(pk=actor)
+    phone_booking(day_world, user, "minami_day", address="南町9-9")
+    phone_booking(day_world, user, "kita_day", address="北町2-2")
+    phone_booking(day_world, user, "kita_day", address="北町1-1")
+    page = gomi.get(reverse("console:bulky"), {"date": day_world["date"].isoformat()}).content.decode()
+    assert page.index("北町1-1") < page.index("北町2-2") < page.index("南町9-9")
+    assert AuditEntry.objects.filter(action="bulky.bookings.viewed", actor_label="dept_staff-gomi").exists()
+    only_south = gomi.get(
+        reverse("console:bulky"), {"date": day_world["date"].isoformat(), "district": day_world["minami"].pk}
+    ).content.decode()
+    assert "南町9-9" in only_south and "北町1-1" not in only_south
+    # Nonsense filters are dropped, not errors.
+    assert (
+        gomi.get(
+            reverse("console:bulky"), {"date": "2026-13-45", "district": "x" * 50, "status": "<b>"}
+        ).status_code
+        == 200
+    )
+
+
+def test_the_route_export_is_formula_safe_and_logged(gomi, day_world, django_user_model):
+    user = django_user_model.objects.get(username="dept_staff-gomi")
+    phone_booking(day_world, user, "kita_day", name='=HYPERLINK("http://evil","x")', address="@SUM(1+1)")
+    cancelled = phone_booking(day_world, user, "kita_day", address="北町5-5")
+    Booking.objects.filter(pk=cancelled.pk).update(status="cancelled")
+    answer = gomi.get(
+        reverse("console:bulky_export", kwargs={"fmt": "csv"}), {"date": day_world["date"].isoformat()}
+    )
+    assert answer["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(answer.content.decode("utf-8-sig"))))
+    assert rows[0][:3] == ["順", "地区", "住所"] and len(rows) == 2  # the cancelled one is not on the route
+    assert rows[1][2] == "'@SUM(1+1)" and rows[1][3].startswith("'=HYPERLINK")
+    xlsx = gomi.get(
+        reverse("console:bulky_export", kwargs={"fmt": "xlsx"}), {"date": day_world["date"].isoformat()}
+    )
+    sheet = load_workbook(io.BytesIO(xlsx.content)).active
+    assert sheet is not None and sheet.cell(row=2, column=3).value == "'@SUM(1+1)"
+    assert AuditEntry.objects.filter(action="bulky.bookings.exported").count() == 2
+
+
+def test_staff_take_a_phone_booking_with_the_same_places(gomi, day_world):
+    CollectionDay.objects.filter(pk=day_world["kita_day"].pk).update(booked=3)
+    form = {
+        "day": day_world["minami_day"].pk,
+        "name": "電話 太郎",
+        "address": "南町1-2-3",
+        "phone": "045-111-2222",
+        f"qty-{day_world['chair'].pk}": "2",
+    }
+    answer = gomi.post(reverse("console:bulky_phone"), form)
+    assert answer.status_code == 302
+    booking = Booking.objects.get()
+    assert (
+        booking.via == "phone"
+        and booking.fee_total == 800
+        and booking.created_by.username == "dept_staff-gomi"
+    )
+    # A full day is not offered; an item count out of range is refused.
+    full = gomi.post(reverse("console:bulky_phone"), {**form, "day": day_world["kita_day"].pk})
+    assert full.status_code == 400 and Booking.objects.count() == 1
+    hostile = gomi.post(reverse("console:bulky_phone"), {**form, f"qty-{day_world['chair'].pk}": "999"})
+    assert hostile.status_code == 400 and Booking.objects.count() == 1
+
+
+def test_marks_on_the_day_and_cancel(gomi, day_world, django_user_model):
+    user = django_user_model.objects.get(username="dept_staff-gomi")
+    booking = phone_booking(day_world, user, "kita_day")
+    url = reverse("console:bulky_booking_action", kwargs={"booking_id": booking.pk, "action": "collected"})
+    gomi.post(url)
+    booking.refresh_from_db()
+    assert booking.status == "confirmed"  # not before the day
+    CollectionDay.objects.filter(pk=day_world["kita_day"].pk).update(
+        date=timezone.localdate()
+    )  # the day came
+    gomi.post(url)
+    booking.refresh_from_db()
+    assert booking.status == "collected"
+    assert gomi.get(url).status_code == 405
+    assert AuditEntry.objects.filter(action="bulky.booking.marked", object_id=str(booking.pk)).exists()
+
+
+def test_days_in_bulk_and_capacity_edits(gomi, day_world):
+    start = timezone.localdate() + timedelta(days=7)
+    answer = gomi.post(
+        reverse("console:bulky_days"),
+        {
+            "districts": [day_world["kita"].pk, day_world["minami"].pk],
+            "start": start.isoformat(),
+            "end": (start + timedelta(days=6)).isoformat(),
+            "weekdays": ["0", "3"],
+            "capacity": "25",
+        },
+    )
+    assert answer.status_code == 302
+    assert CollectionDay.objects.filter(capacity=25).count() == 4
+    hostile = gomi.post(
+        reverse("console:bulky_days"),
+        {"districts": ["x"], "start": "yesterday", "weekdays": ["9"], "capacity": "-1"},
+    )
+    assert hostile.status_code == 400
+    day = day_world["kita_day"]
+    CollectionDay.objects.filter(pk=day.pk).update(booked=2)
+    gomi.post(
+        reverse("console:bulky_day_update", kwargs={"day_id": day.pk}), {"capacity": "1", "is_open": "on"}
+    )
+    day.refresh_from_db()
+    assert day.capacity == 3
+    gomi.post(reverse("console:bulky_day_update", kwargs={"day_id": day.pk}), {"capacity": "10"})
+    day.refresh_from_db()
+    assert day.capacity == 10 and not day.is_open
+
+
+def test_the_catalog_is_edited_with_fees_in_range(gomi, day_world):
+    chair = day_world["chair"]
+    answer = gomi.post(
+        reverse("console:bulky_item", kwargs={"item_id": chair.pk}),
+        {
+            "name": "いす",
+            "reading": "いす",
+            "fee": "500",
+            "size_note": "",
+            "sort_order": "0",
+            "is_active": "on",
+        },
+    )
+    assert answer.status_code == 302
+    chair.refresh_from_db()
+    assert chair.fee == 500
+    refused = gomi.post(
+        reverse("console:bulky_items"), {"name": "x" * 500, "fee": "9999999", "sort_order": "0"}
+    )
+    assert refused.status_code == 400 and Item.objects.count() == 1
+    assert AuditEntry.objects.filter(action="bulky.item.updated").exists()
+
+
+def test_other_departments_staff_are_kept_out(staff_client, day_world):
+    road = staff_client("dept_staff", "doro")
+    assert road.get(reverse("console:bulky")).status_code == 403
+    assert AuditEntry.objects.filter(action="console.access.denied", actor_label="dept_staff-doro").exists()
+
+
+def test_staff_move_a_callers_booking_to_another_day_of_its_district(gomi, day_world, django_user_model):
+    user = django_user_model.objects.get(username="dept_staff-gomi")
+    booking = phone_booking(day_world, user, "kita_day")
+    later = CollectionDay.objects.create(
+        district=day_world["kita"], date=day_world["date"] + timedelta(days=7), capacity=2
+    )
+    page = gomi.get(reverse("console:bulky"), {"date": day_world["date"].isoformat()}).content.decode()
+    move_to = re.search(r'<select name="day".*?</select>', page, re.S)
+    assert move_to is not None and f'<option value="{later.pk}">' in move_to.group()
+    assert f'value="{day_world["minami_day"].pk}"' not in move_to.group()  # another district's day
+    url = reverse("console:bulky_booking_action", kwargs={"booking_id": booking.pk, "action": "move"})
+    gomi.post(url, {"day": "x" * 40})  # nonsense moves nothing
+    booking.refresh_from_db()
+    assert booking.day_id == day_world["kita_day"].pk
+    gomi.post(url, {"day": later.pk})
+    booking.refresh_from_db()
+    later.refresh_from_db()
+    assert booking.day_id == later.pk and later.booked == 1
+    assert AuditEntry.objects.filter(
+        action="bulky.booking.day_changed", actor_label="dept_staff-gomi"
+    ).exists()
