@@ -245,7 +245,9 @@ def test_an_internal_note_is_for_staff_only(sim, channel, friends, road, make_st
     assert item["status_notes"] == "補修しました" and note not in str(item)
 
 
-def test_duplicates_are_those_of_the_window_and_the_category(channel, road, make_staff, departments, settings):
+def test_duplicates_are_those_of_the_window_and_the_category(
+    channel, road, make_staff, departments, settings
+):
     from datetime import timedelta
 
     from django.utils import timezone
@@ -281,7 +283,9 @@ def test_the_area_and_date_filters_filter(channel, road, make_staff):
 
     from madoguchi.reports.models import Area
 
-    north = Area.objects.create(code="kita", name="北地区", south=35.45, west=139.20, north=35.50, east=139.50)
+    north = Area.objects.create(
+        code="kita", name="北地区", south=35.45, west=139.20, north=35.50, east=139.50
+    )
     Area.objects.create(code="minami", name="南地区", south=35.30, west=139.20, north=35.45, east=139.50)
     south_report = submitted(channel, FIRST, road)  # 35.4037: 南地区
     north_report = submitted(channel, SECOND, road, lat=35.47, lng=139.35)
@@ -301,7 +305,10 @@ def test_the_area_and_date_filters_filter(channel, road, make_staff):
     assert numbers() == everything
     assert numbers(area=str(north.pk)) == {north_report.number, old.number}
     today = timezone.localdate()
-    assert numbers(since=(today - timedelta(days=7)).isoformat()) == {south_report.number, north_report.number}
+    assert numbers(since=(today - timedelta(days=7)).isoformat()) == {
+        south_report.number,
+        north_report.number,
+    }
     assert numbers(until=(today - timedelta(days=30)).isoformat()) == {old.number}
     assert numbers(area=str(north.pk), since=today.isoformat(), until=today.isoformat()) == {
         north_report.number
