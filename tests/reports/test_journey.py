@@ -83,8 +83,7 @@ def test_a_text_file_named_jpg_is_refused_and_nothing_is_lost(sim, resident_in_f
 
 
 def test_a_photo_larger_than_the_limit_is_refused(sim, resident_in_flow, settings):
-    # linesim's control API takes photos up to 20 MB of base64; the limit is lowered to match
-    # (test_photos.py checks a 30 MB file against the real limit).
+    # A lowered limit keeps this quick (test_photos.py sends a 30 MB file at the real limit).
     settings.LINE_CONTENT_MAX_BYTES = 1_000_000
     noise = Image.frombytes("RGB", (1200, 1200), random.Random(7).randbytes(1200 * 1200 * 3))
     out = io.BytesIO()
