@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -216,3 +216,76 @@ def test_staff_move_a_callers_booking_to_another_day_of_its_district(gomi, day_w
     assert AuditEntry.objects.filter(
         action="bulky.booking.day_changed", actor_label="dept_staff-gomi"
     ).exists()
+
+
+def test_a_move_is_only_to_an_open_day_of_the_same_district(gomi, day_world, django_user_model):
+    user = django_user_model.objects.get(username="dept_staff-gomi")
+    booking = phone_booking(day_world, user, "kita_day")
+    later = day_world["date"] + timedelta(days=7)
+    closed = CollectionDay.objects.create(district=day_world["kita"], date=later, capacity=5, is_open=False)
+    past = CollectionDay.objects.create(district=day_world["kita"], date=timezone.localdate(), capacity=5)
+    south = day_world["minami_day"]
+    url = reverse("console:bulky_booking_action", kwargs={"booking_id": booking.pk, "action": "move"})
+    for day, words in (
+        (south, "同じ地区の収集日を選んでください"),
+        (closed, "受付は締め切りました"),
+        (past, "受付は締め切りました"),
+    ):
+        answer = gomi.post(url, {"day": day.pk}, follow=True)
+        assert words in answer.content.decode(), day
+        booking.refresh_from_db()
+        assert booking.day_id == day_world["kita_day"].pk
+    places = dict(CollectionDay.objects.values_list("pk", "booked"))
+    assert places == {day_world["kita_day"].pk: 1, south.pk: 0, closed.pk: 0, past.pk: 0}
+    assert not AuditEntry.objects.filter(action="bulky.booking.day_changed").exists()
+
+
+def test_days_in_bulk_skip_holidays_and_the_centres_new_year_closure(gomi, day_world):
+    import jpholiday
+
+    from madoguchi.garbage.models import Area, Center, DistrictArea
+
+    year = timezone.localdate().year + 1
+    centre = Center.objects.create(
+        name="東部クリーンセンター", closed_from=date(year - 1, 12, 29), closed_until=date(year, 1, 3)
+    )
+    DistrictArea.objects.create(
+        district=day_world["kita"], area=Area.objects.create(name="北ブロック", slug="north", center=centre)
+    )
+    start, end = date(year - 1, 12, 20), date(year, 1, 20)
+    answer = gomi.post(
+        reverse("console:bulky_days"),
+        {
+            "districts": [day_world["kita"].pk, day_world["minami"].pk],
+            "start": start.isoformat(),
+            "end": end.isoformat(),
+            "weekdays": [str(n) for n in range(7)],
+            "capacity": "12",
+        },
+        follow=True,
+    )
+    page = answer.content.decode()
+    made = {
+        (code, day)
+        for code, day in CollectionDay.objects.filter(capacity=12).values_list("district__code", "date")
+    }
+    new_year, coming_of_age = date(year, 1, 1), next(
+        date(year, 1, d) for d in range(8, 15) if date(year, 1, d).weekday() == 0
+    )
+    for code in ("kita", "minami"):
+        assert (code, new_year) not in made and (code, coming_of_age) not in made
+    closed = [date(year - 1, 12, 29) + timedelta(days=n) for n in range(6)]
+    assert not any(("kita", day) in made for day in closed)  # the centre is closed
+    assert ("minami", date(year - 1, 12, 30)) in made  # a district without that closure
+    holidays = [start + timedelta(days=n) for n in range((end - start).days + 1)]
+    holidays = [day for day in holidays if jpholiday.is_holiday(day)]
+    workdays = (end - start).days + 1 - len(holidays)
+    assert len(made) == 2 * workdays - len([d for d in closed if d not in holidays])
+    # Staff are told what was left out, and why.
+    assert f"収集日を {len(made)} 件作りました。" in page
+    assert "祝日のため作らなかった日: 1月1日(" in page
+    assert f"{coming_of_age.month}月{coming_of_age.day}日(月)" in page
+    assert "清掃センターの休止期間 (年末年始) のため作らなかった日: 12月29日(" in page
+    entry = AuditEntry.objects.filter(action="bulky.days.created").latest("pk")
+    assert new_year.isoformat() in entry.data["skipped_holidays"]
+    assert date(year - 1, 12, 30).isoformat() in entry.data["skipped_closed"]
