@@ -26,7 +26,7 @@ from madoguchi.bulky.services import (
     reminders_send_due,
 )
 from madoguchi.core.models import AuditEntry
-from tests.bulky.conftest import in_days, person
+from tests.bulky.conftest import person
 
 JST = ZoneInfo("Asia/Tokyo")
 

@@ -269,8 +269,9 @@ def test_days_in_bulk_skip_holidays_and_the_centres_new_year_closure(gomi, day_w
         (code, day)
         for code, day in CollectionDay.objects.filter(capacity=12).values_list("district__code", "date")
     }
-    new_year, coming_of_age = date(year, 1, 1), next(
-        date(year, 1, d) for d in range(8, 15) if date(year, 1, d).weekday() == 0
+    new_year, coming_of_age = (
+        date(year, 1, 1),
+        next(date(year, 1, d) for d in range(8, 15) if date(year, 1, d).weekday() == 0),
     )
     for code in ("kita", "minami"):
         assert (code, new_year) not in made and (code, coming_of_age) not in made

@@ -113,13 +113,17 @@ def test_an_item_answer_credits_the_open_data_it_quotes(sim: Sim, resident: Resi
 
     answer = say(sim, "スプレー缶 捨て方")
     assert Item.objects.get(name="スプレー缶(スプレー)").source == "5374"
-    assert answer["text"].endswith("\n\n出典：金沢市オープンデータ（ごみ分別・収集日）、Code for Kanazawa 5374 を経由")
+    assert answer["text"].endswith(
+        "\n\n出典：金沢市オープンデータ（ごみ分別・収集日）、Code for Kanazawa 5374 を経由"
+    )
     # Another city's table carries its own credit; what staff wrote themselves carries none.
     Item.objects.create(name="ゴルフバッグ", category=town.burnable, source="tsu", key="t1")
     assert say(sim, "ゴルフバッグ 捨て方")["text"].endswith(CREDITS["tsu"])
     Item.objects.create(name="こたつ板", category=town.burnable, source="staff", key="s1")
     staff_answer = say(sim, "こたつ板 捨て方")["text"]
-    assert "【こたつ板】" in staff_answer and "出典" not in staff_answer and "オープンデータ" not in staff_answer
+    assert (
+        "【こたつ板】" in staff_answer and "出典" not in staff_answer and "オープンデータ" not in staff_answer
+    )
 
 
 def test_several_candidates_are_offered_as_quick_replies(sim: Sim, resident: Resident):

@@ -58,7 +58,7 @@ class EndlessContent(BaseHTTPRequestHandler):
     sent = 0
     body = b""
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+    def do_GET(self) -> None:
         type(self).sent = 0
         self.send_response(200)
         self.send_header("Content-Type", "image/jpeg")

@@ -318,7 +318,10 @@ class LineTransport:
         configuration = Configuration(host=host, access_token=token_for(channel))
         api_client = ApiClient(configuration)
         url = f"{host}/v2/bot/message/{quote(message_id, safe='')}/content"
-        headers = {"Authorization": f"Bearer {configuration.access_token}", "User-Agent": api_client.user_agent}
+        headers = {
+            "Authorization": f"Bearer {configuration.access_token}",
+            "User-Agent": api_client.user_agent,
+        }
         limit = settings.LINE_CONTENT_MAX_BYTES
         try:
             # The SDK's own HTTP client (its pool, proxy and TLS settings), without preloading:
