@@ -97,10 +97,8 @@ def _day_filters(request: HttpRequest) -> tuple[date, int | None, str]:
 @bulky_view
 def bulky(request: HttpRequest) -> HttpResponse:
     day, district, status = _day_filters(request)
-    bookings = list(
-        bookings_for_day(
-            request.user, day, district_id=district, status=status, ip_address=client_ip(request)
-        )
+    bookings = bookings_for_day(
+        request.user, day, district_id=district, status=status, ip_address=client_ip(request)
     )
     # Days a confirmed booking may move to (a caller asking for another day): the same district's.
     moves: dict[int, list[CollectionDay]] = {}
@@ -156,9 +154,13 @@ def _cell(value: Any) -> Any:
 def bulky_export(request: HttpRequest, fmt: str) -> HttpResponse:
     """The day's route: confirmed (and already marked) bookings by district and address."""
     day, district, _status = _day_filters(request)
-    bookings = bookings_for_day(
-        request.user, day, district_id=district, ip_address=client_ip(request), export=fmt
-    ).exclude(status=Booking.Status.CANCELLED)
+    bookings = [
+        booking
+        for booking in bookings_for_day(
+            request.user, day, district_id=district, ip_address=client_ip(request), export=fmt
+        )
+        if booking.status != Booking.Status.CANCELLED
+    ]
     header = [str(name) for name, _value in EXPORT_COLUMNS]
     rows = []
     for order, booking in enumerate(bookings, start=1):

@@ -290,3 +290,36 @@ def test_days_in_bulk_skip_holidays_and_the_centres_new_year_closure(gomi, day_w
     entry = AuditEntry.objects.filter(action="bulky.days.created").latest("pk")
     assert new_year.isoformat() in entry.data["skipped_holidays"]
     assert date(year - 1, 12, 30).isoformat() in entry.data["skipped_closed"]
+
+
+def test_the_route_orders_house_numbers_by_value(gomi, day_world, django_user_model):
+    user = django_user_model.objects.get(username="dept_staff-gomi")
+    CollectionDay.objects.filter(pk=day_world["kita_day"].pk).update(capacity=10)
+    for address in (
+        "北町1丁目10",
+        "北町1丁目2",
+        "北町1丁目1-10",
+        "北町１丁目１-９",
+        "南町1丁目3",
+        "北町1丁目1-9-2",
+    ):
+        phone_booking(day_world, user, "kita_day", address=address)
+    phone_booking(day_world, user, "minami_day", address="南町1丁目1")
+    expected = [
+        "北町1丁目1-9",
+        "北町1丁目1-9-2",
+        "北町1丁目1-10",
+        "北町1丁目2",
+        "北町1丁目10",
+        "南町1丁目3",
+        "南町1丁目1",
+    ]  # kita, then minami
+    page = gomi.get(reverse("console:bulky"), {"date": day_world["date"].isoformat()}).content.decode()
+    positions = [page.index(f">{address}<") for address in expected]
+    assert positions == sorted(positions)
+    exported = gomi.get(
+        reverse("console:bulky_export", kwargs={"fmt": "csv"}), {"date": day_world["date"].isoformat()}
+    )
+    rows = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))
+    assert [row[2] for row in rows[1:]] == expected
+    assert [row[0] for row in rows[1:]] == [str(n) for n in range(1, 8)]
