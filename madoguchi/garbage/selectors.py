@@ -37,7 +37,7 @@ def district_closures(district_ids: Iterable[int]) -> dict[int, list[tuple[date,
         area__center__closed_from__isnull=False,
         area__center__closed_until__isnull=False,
     ).values_list("district_id", "area__center__closed_from", "area__center__closed_until")
-    return {district_id: [(first, last)] for district_id, first, last in links}
+    return {district_id: [(first, last)] for district_id, first, last in links if first and last}
 
 
 def area_collections(area: Area, start: date, end: date) -> list[Collection]:
