@@ -323,3 +323,20 @@ def test_the_route_orders_house_numbers_by_value(gomi, day_world, django_user_mo
     rows = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))
     assert [row[2] for row in rows[1:]] == expected
     assert [row[0] for row in rows[1:]] == [str(n) for n in range(1, 8)]
+
+
+def test_what_was_left_out_is_said_in_english_too(gomi, day_world, settings):
+    year = timezone.localdate().year + 1
+    gomi.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    page = gomi.post(
+        reverse("console:bulky_days"),
+        {
+            "districts": [day_world["minami"].pk],
+            "start": date(year, 1, 1).isoformat(),
+            "end": date(year, 1, 1).isoformat(),
+            "weekdays": [str(n) for n in range(7)],
+            "capacity": "5",
+        },
+        follow=True,
+    ).content.decode()
+    assert "Not created, national holidays: " in page
