@@ -17,7 +17,9 @@ from madoguchi.channels.base import transport_for
 from madoguchi.chatbot.models import FlowState
 from madoguchi.reports.models import Photo, Report
 from tests.conftest import run_tasks
-from tests.reports.conftest import USER, jpeg, last_text, send_photo, tap
+from tests.reports.conftest import jpeg, last_text, send_photo, tap
+
+USER = "U" + "8" * 32
 
 
 def thirty_megabyte_photo() -> bytes:
@@ -33,6 +35,7 @@ def thirty_megabyte_photo() -> bytes:
 
 def test_a_thirty_megabyte_photo_from_line_is_refused_at_the_real_limit(sim, channel, categories, settings):
     assert settings.LINE_CONTENT_MAX_BYTES == settings.REPORTS_PHOTO_MAX_BYTES == 10_000_000  # the defaults
+    sim.set_profile(USER, displayName="大塚 聡", language="ja")
     sim.send(USER, {"type": "follow"})
     sim.text(USER, "不具合")
     run_tasks()
