@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import jpholiday
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -23,6 +24,11 @@ WEEKDAYS = [
 
 def today() -> date:
     return timezone.localdate()
+
+
+def is_holiday(day: date) -> bool:
+    """A national holiday (振替休日 and 国民の休日 included): no 粗大ごみ collection."""
+    return bool(jpholiday.is_holiday(day))
 
 
 def cutoff(collection: date) -> date:

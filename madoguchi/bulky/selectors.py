@@ -3,7 +3,10 @@ addresses, phones) are logged in the audit log, each view and each export."""
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from datetime import date, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -63,8 +66,9 @@ def bookings_for_day(
     status: str = "",
     ip_address: str | None = None,
     export: str = "",
-) -> QuerySet[Booking]:
-    """One day's bookings in route order (district, then address); the view or export is logged."""
+) -> list[Booking]:
+    """One day's bookings in route order (district, then address with its numbers by value, sorted
+    here: a day's list is a few hundred at most); the view or export is logged."""
     bookings = _with_lines(Booking.objects.filter(day__date=day))
     if district_id:
         bookings = bookings.filter(day__district_id=district_id)
@@ -82,7 +86,19 @@ def bookings_for_day(
             **({"format": export} if export else {}),
         },
     )
-    return bookings.order_by("day__district__sort_order", "address", "pk")
+    listed = list(bookings)
+    listed.sort(key=lambda b: (b.day.district.sort_order, b.day.district_id, route_key(b.address), b.pk))
+    return listed
+
+
+_NUMBER = re.compile(r"([0-9]+)")
+
+
+def route_key(address: str) -> list[Any]:
+    """Addresses in the order a crew drives them: numbers by value (北町2 before 北町10, 1-9 before
+    1-10), full-width digits as digits. Alternating text and numbers, so keys always compare."""
+    parts = _NUMBER.split(unicodedata.normalize("NFKC", address))
+    return [int(part) if index % 2 else part for index, part in enumerate(parts)]
 
 
 def booking_for_view(actor: Staff, booking_id: int, *, ip_address: str | None = None) -> Booking:

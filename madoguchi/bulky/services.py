@@ -16,6 +16,7 @@ import re
 import secrets
 import unicodedata
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -48,6 +49,7 @@ class BookingError(Exception):
 
 FULL = _("この日は予約がいっぱいになりました。別の日を選んでください。")
 CLOSED = _("この日の受付は締め切りました。別の日を選んでください。")
+OTHER_DISTRICT = _("同じ地区の収集日を選んでください。")
 ALREADY = _(
     "この日には、すでに予約があります。品物を追加するときは、予約を取り消してから申し込み直してください。"
 )
@@ -220,8 +222,9 @@ def booking_change_day(
     actor: Staff | None = None,
     ip_address: str | None = None,
 ) -> Booking:
-    """Move a booking to another day: the new place is taken and the old one given back in one
-    transaction; if the new day is full nothing changes."""
+    """Move a booking to another open day of the same district (a resident until the cut-off,
+    staff until the day before): the new place is taken and the old one given back in one
+    transaction; if the new day is full, closed, past or another district's, nothing changes."""
     staff = actor is not None and actor.is_authenticated
     new_day = _open_day(day_id, staff=staff)
     try:
@@ -231,6 +234,9 @@ def booking_change_day(
             old_id = current.day_id
             if old_id == new_day.pk:
                 return current
+            if new_day.district_id != current.day.district_id:
+                # Crews collect by district: a booking moves only to another day of its own.
+                raise BookingError(OTHER_DISTRICT)
             # Lock the two days in id order, so two moves in opposite directions cannot deadlock.
             if new_day.pk < old_id:
                 _take(new_day.pk)
@@ -307,6 +313,15 @@ def _confirm_later(booking: Booking, kind: str) -> None:
 # Places per district and day
 
 
+@dataclass(frozen=True)
+class DaysCreated:
+    """What `days_create` did: how many days it opened, and the dates it left out."""
+
+    created: int
+    holidays: tuple[date, ...] = ()  # national holidays (jpholiday)
+    closed: tuple[date, ...] = ()  # inside a district's closure (the centre's 年末年始)
+
+
 def days_create(
     *,
     districts: Iterable[District],
@@ -316,20 +331,31 @@ def days_create(
     capacity: int,
     actor: Staff,
     ip_address: str | None = None,
-) -> int:
+    closures: Mapping[int, Iterable[tuple[date, date]]] | None = None,
+) -> DaysCreated:
     """Open collection days for each district on the given weekdays (0 = Monday) between two
-    dates; days that exist already are left as they are. Returns how many were created."""
+    dates; days that exist already are left as they are. National holidays are left out, and so
+    are the days inside a district's closed periods (`closures`: district id → (first, last)
+    days, inclusive; the caller knows them, e.g. the garbage centre's 年末年始)."""
     if end < start or (end - start).days > 366:
         raise BookingError(_("期間は 1 年以内で指定してください。"))
     if not 1 <= capacity <= 10_000:
         raise BookingError(_("受付枠は 1〜10000 で指定してください。"))
     chosen_weekdays = {int(weekday) for weekday in weekdays if 0 <= int(weekday) <= 6}
-    dates = [
+    on_weekdays = [
         start + timedelta(days=offset)
         for offset in range((end - start).days + 1)
         if (start + timedelta(days=offset)).weekday() in chosen_weekdays
     ]
+    holidays = tuple(day for day in on_weekdays if calendar.is_holiday(day))
+    dates = [day for day in on_weekdays if day not in holidays]
     districts = list(districts)
+    closed_periods = {pk: list(periods) for pk, periods in (closures or {}).items()}
+
+    def closed(district: District, day: date) -> bool:
+        return any(first <= day <= last for first, last in closed_periods.get(district.pk, []))
+
+    closed_days = tuple(sorted({day for district in districts for day in dates if closed(district, day)}))
     with transaction.atomic():
         existing = set(
             CollectionDay.objects.filter(district__in=districts, date__in=dates).values_list(
@@ -340,7 +366,7 @@ def days_create(
             CollectionDay(district=district, date=day, capacity=capacity)
             for district in districts
             for day in dates
-            if (district.pk, day) not in existing
+            if (district.pk, day) not in existing and not closed(district, day)
         )
         audit_record(
             action="bulky.days.created",
@@ -353,9 +379,11 @@ def days_create(
                 "from": start.isoformat(),
                 "to": end.isoformat(),
                 "capacity": capacity,
+                "skipped_holidays": [day.isoformat() for day in holidays],
+                "skipped_closed": [day.isoformat() for day in closed_days],
             },
         )
-    return len(created)
+    return DaysCreated(len(created), holidays, closed_days)
 
 
 def day_update(

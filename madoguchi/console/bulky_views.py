@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date, timedelta
 from functools import wraps
 from typing import Any
@@ -44,6 +44,7 @@ from madoguchi.bulky.services import (
 )
 from madoguchi.console.access import View, client_ip, staff_view
 from madoguchi.core.audit import audit_record
+from madoguchi.garbage.selectors import district_closures
 from madoguchi.residents.models import District
 
 
@@ -96,10 +97,8 @@ def _day_filters(request: HttpRequest) -> tuple[date, int | None, str]:
 @bulky_view
 def bulky(request: HttpRequest) -> HttpResponse:
     day, district, status = _day_filters(request)
-    bookings = list(
-        bookings_for_day(
-            request.user, day, district_id=district, status=status, ip_address=client_ip(request)
-        )
+    bookings = bookings_for_day(
+        request.user, day, district_id=district, status=status, ip_address=client_ip(request)
     )
     # Days a confirmed booking may move to (a caller asking for another day): the same district's.
     moves: dict[int, list[CollectionDay]] = {}
@@ -155,9 +154,13 @@ def _cell(value: Any) -> Any:
 def bulky_export(request: HttpRequest, fmt: str) -> HttpResponse:
     """The day's route: confirmed (and already marked) bookings by district and address."""
     day, district, _status = _day_filters(request)
-    bookings = bookings_for_day(
-        request.user, day, district_id=district, ip_address=client_ip(request), export=fmt
-    ).exclude(status=Booking.Status.CANCELLED)
+    bookings = [
+        booking
+        for booking in bookings_for_day(
+            request.user, day, district_id=district, ip_address=client_ip(request), export=fmt
+        )
+        if booking.status != Booking.Status.CANCELLED
+    ]
     header = [str(name) for name, _value in EXPORT_COLUMNS]
     rows = []
     for order, booking in enumerate(bookings, start=1):
@@ -232,13 +235,17 @@ class DaysForm(forms.Form):
     )
 
 
+def _days_listed(days: Iterable[date]) -> str:
+    return _("、").join(calendar.day_label(day) for day in days)
+
+
 @bulky_view
 def bulky_days(request: HttpRequest) -> HttpResponse:
     form = DaysForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            count = days_create(
+            made = days_create(
                 districts=data["districts"],
                 start=data["start"],
                 end=data["end"],
@@ -246,8 +253,21 @@ def bulky_days(request: HttpRequest) -> HttpResponse:
                 capacity=data["capacity"],
                 actor=request.user,
                 ip_address=client_ip(request),
+                # The garbage centre's 年末年始 closure, for the districts whose area has one.
+                closures=district_closures(d.pk for d in data["districts"]),
             )
-            messages.success(request, _("収集日を %(count)s 件作りました。") % {"count": count})
+            messages.success(request, _("収集日を %(count)s 件作りました。") % {"count": made.created})
+            if made.holidays:
+                messages.info(
+                    request,
+                    _("祝日のため作らなかった日: %(days)s") % {"days": _days_listed(made.holidays)},
+                )
+            if made.closed:
+                messages.info(
+                    request,
+                    _("清掃センターの休止期間 (年末年始) のため作らなかった日: %(days)s")
+                    % {"days": _days_listed(made.closed)},
+                )
             return redirect("console:bulky_days")
         except BookingError as error:
             form.add_error(None, str(error.message))

@@ -153,6 +153,8 @@ def report_detail(request: HttpRequest, report_id: int) -> HttpResponse:
             "followers": report.followers.count(),
             "can_publish": has_permission(request.user, Perm.REPORTS_PUBLISH),
             "can_see_resident": has_permission(request.user, Perm.RESIDENTS_VIEW),
+            "duplicate_metres": settings.REPORTS_DUPLICATE_METERS,
+            "duplicate_days": settings.REPORTS_DUPLICATE_DAYS,
         },
     )
 

@@ -2,19 +2,22 @@
 
 The catalog is written for みどり市 (not copied from a city's data): its fees follow the three
 classes the demo FAQ states (400, 800 and 1,200 yen a piece, F006). Each district is collected on
-one weekday, with 20 places a day, for the next eight weeks; three phone bookings fill part
+one weekday (not on national holidays nor in the garbage centre's 年末年始 closure), with 20
+places a day, for the next eight weeks; three phone bookings fill part
 of the first day, so the day list and the route export have something to show.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from madoguchi.bulky import calendar
 from madoguchi.bulky.models import Booking, CollectionDay, Item
 from madoguchi.bulky.services import booking_create
+from madoguchi.garbage.selectors import district_closures
 from madoguchi.residents.models import District
 
 # (name, reading, English, fee, size note)
@@ -59,11 +62,21 @@ def demo_bulky() -> None:
         )
     today = timezone.localdate()
     districts = {d.code: d for d in District.objects.filter(code__in=DEMO_BULKY_WEEKDAYS)}
+    # No collection on national holidays, nor while the district's garbage centre is closed
+    # (年末年始: demo_garbage moves the closure to the coming one).
+    closures = district_closures(d.pk for d in districts.values())
+
+    def collected(district: District, day: date) -> bool:
+        closed = any(first <= day <= last for first, last in closures.get(district.pk, []))
+        return not closed and not calendar.is_holiday(day)
+
     wanted = [
         (districts[code], today + timedelta(days=offset))
         for offset in range(1, DEMO_BULKY_WEEKS * 7 + 1)
         for code, weekday in DEMO_BULKY_WEEKDAYS.items()
-        if code in districts and (today + timedelta(days=offset)).weekday() == weekday
+        if code in districts
+        and (today + timedelta(days=offset)).weekday() == weekday
+        and collected(districts[code], today + timedelta(days=offset))
     ]
     CollectionDay.objects.bulk_create(
         [

@@ -15,6 +15,11 @@ CREDITS = {
 }
 
 
+def credit_for(item: Item) -> str:
+    """The credit for one item's text, by where it was imported from ("" for staff's own)."""
+    return CREDITS.get(item.source, "")
+
+
 def credits_in_use() -> list[str]:
     sources = set(Item.objects.filter(is_active=True).values_list("source", flat=True).distinct())
     if Area.objects.exists():

@@ -37,8 +37,13 @@ REMIND_OFF = {"ごみ通知停止", "ごみ通知やめる", "ごみ通知解除
 MAX_TEXT = 100
 
 
+# Invisible characters a pasted text carries (zero-width spaces and joiners, direction marks,
+# BOM) say nothing: 「\u200b明日のごみ」 is 明日のごみ.
+INVISIBLE = "\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
+
+
 def _compact(text: str) -> str:
-    return re.sub(r"[\s?？!！。、]+", "", text)
+    return re.sub(rf"[\s?？!！。、{INVISIBLE}]+", "", text)
 
 
 def _day(turn: Turn, offset: int | None) -> Answer:

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from madoguchi.channels.base import Buttons, MessageAction, OutboundMessage, PostbackAction, Text, UriAction
 from madoguchi.chatbot.answers import menu_chips
 from madoguchi.chatbot.registry import has_postback_action, postback_data
+from madoguchi.garbage.attribution import credit_for
 from madoguchi.garbage.calendar import Collection
 from madoguchi.garbage.models import Area, Item, ReminderSubscription
 from madoguchi.garbage.selectors import area_collections
@@ -152,7 +153,10 @@ def item_answer(item: Item, area: Area | None, today: date) -> list[OutboundMess
         # Where the city takes bookings in LINE, an item for 粗大ごみ is one tap from booking it.
         book = PostbackAction(_("粗大ごみを申し込む"), postback_data(BULKY_START), _("粗大ごみ 申込"))
         chips = (book, *chips)[:13]
-    return [Text("\n".join(lines)[:5000], quick_replies=chips)]
+    # The open data's credit, as on the LIFF page: the item's text is quoted from it.
+    credit = credit_for(item)
+    body = "\n".join(lines)[: 5000 - len(credit) - 2]
+    return [Text(f"{body}\n\n{credit}" if credit else body, quick_replies=chips)]
 
 
 def item_choices(items: list[Item]) -> list[OutboundMessage]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar as pycalendar
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -26,6 +27,17 @@ def area_closures(area: Area) -> list[Closure]:
     if center is None or center.closed_from is None or center.closed_until is None:
         return []
     return [Closure(center.closed_from, center.closed_until, ClosureHandling(center.closure_handling))]
+
+
+def district_closures(district_ids: Iterable[int]) -> dict[int, list[tuple[date, date]]]:
+    """Each district's closed periods (first, last day): its area's centre's 年末年始 closure, for
+    other collections that follow the centre (粗大ごみ days: `bulky.services.days_create`)."""
+    links = DistrictArea.objects.filter(
+        district_id__in=list(district_ids),
+        area__center__closed_from__isnull=False,
+        area__center__closed_until__isnull=False,
+    ).values_list("district_id", "area__center__closed_from", "area__center__closed_until")
+    return {district_id: [(first, last)] for district_id, first, last in links if first and last}
 
 
 def area_collections(area: Area, start: date, end: date) -> list[Collection]:

@@ -22,14 +22,11 @@ from madoguchi.bulky.messages import items_line
 from madoguchi.bulky.models import Booking
 from madoguchi.bulky.selectors import booking_of_resident, bookings_of_resident, days_open, saved_address
 from madoguchi.bulky.services import BookingError, booking_cancel, booking_change_day, booking_create
+from madoguchi.core.remote import client_ip
 from madoguchi.liff.bulky_forms import BookingForm
 from madoguchi.liff.pages import page_language, render_page
 from madoguchi.liff.session import LiffVisitor, session_visitor
 from madoguchi.liff.views import _expired, _signin
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR")
 
 
 def _visitor(request: HttpRequest) -> LiffVisitor | HttpResponse:

@@ -92,7 +92,7 @@ def service_definition(request: HttpRequest, code: str, fmt: str) -> HttpRespons
     return respond(fmt, "service_definition", {"service_code": category.code, "attributes": []})
 
 
-def _request_item(report: Report) -> dict[str, Any]:
+def _request_item(request: HttpRequest, report: Report) -> dict[str, Any]:
     public = report.is_public
     lat, lng = report.latitude, report.longitude
     if not public and lat is not None and lng is not None:
@@ -100,8 +100,12 @@ def _request_item(report: Report) -> dict[str, Any]:
     status_notes = report.public_note if public else ""
     if report.status == Report.Status.MERGED and report.duplicate_of is not None:
         status_notes = f"duplicate of {report.duplicate_of.number}"
+    # A published photo is served by the public page; switched off, the photos are not public
+    # either, and the API points to none.
     photo = report.public_photos[0] if public and report.public_photos else None  # type: ignore[attr-defined]
-    media_url = reverse("outcomes:photo", kwargs={"photo_id": photo.pk}) if photo is not None else ""
+    media_url = ""
+    if photo is not None and settings.REPORTS_PUBLIC_PAGE:
+        media_url = request.build_absolute_uri(reverse("outcomes:photo", kwargs={"photo_id": photo.pk}))
     return {
         "service_request_id": report.number,
         "status": "open" if report.is_open else "closed",
@@ -159,7 +163,9 @@ def requests(request: HttpRequest, fmt: str) -> HttpResponse:
     reports = _listed()
     ids = [part.strip() for part in params.get("service_request_id", "").split(",") if part.strip()][:100]
     if ids:  # overrides every other filter (the spec)
-        return respond(fmt, "service_requests", [_request_item(r) for r in reports.filter(number__in=ids)])
+        return respond(
+            fmt, "service_requests", [_request_item(request, r) for r in reports.filter(number__in=ids)]
+        )
     codes = [part.strip() for part in params.get("service_code", "").split(",") if part.strip()]
     if codes:
         reports = reports.filter(category__code__in=codes)
@@ -182,7 +188,7 @@ def requests(request: HttpRequest, fmt: str) -> HttpResponse:
     elif statuses == {"closed"}:
         reports = reports.exclude(status__in=Report.OPEN_STATUSES)
     reports = reports.order_by("-submitted_at")[:MAX_RESULTS]
-    return respond(fmt, "service_requests", [_request_item(report) for report in reports])
+    return respond(fmt, "service_requests", [_request_item(request, report) for report in reports])
 
 
 def request_one(request: HttpRequest, request_id: str, fmt: str) -> HttpResponse:
@@ -191,7 +197,7 @@ def request_one(request: HttpRequest, request_id: str, fmt: str) -> HttpResponse
     report = _listed().filter(number=request_id[:20]).first()
     if report is None:
         return error(fmt, 404, "service_request_id not found")
-    return respond(fmt, "service_requests", [_request_item(report)])
+    return respond(fmt, "service_requests", [_request_item(request, report)])
 
 
 def _post(request: HttpRequest, fmt: str) -> HttpResponse:

@@ -79,7 +79,10 @@ def report(request: HttpRequest, number: str) -> HttpResponse:
 
 
 def photo(request: HttpRequest, photo_id: int) -> HttpResponse:
-    """A photo staff published, of a report staff published; nothing else."""
+    """A photo staff published, of a report staff published; nothing else (and nothing when the
+    public page is switched off: its photos are part of it)."""
+    if not settings.REPORTS_PUBLIC_PAGE:
+        raise Http404
     shown = get_object_or_404(Photo, pk=photo_id, is_public=True, report__is_public=True)
     response = HttpResponse(
         base64.b64decode(shown.thumbnail if request.GET.get("size") == "thumb" else shown.data),

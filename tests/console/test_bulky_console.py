@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -216,3 +216,127 @@ def test_staff_move_a_callers_booking_to_another_day_of_its_district(gomi, day_w
     assert AuditEntry.objects.filter(
         action="bulky.booking.day_changed", actor_label="dept_staff-gomi"
     ).exists()
+
+
+def test_a_move_is_only_to_an_open_day_of_the_same_district(gomi, day_world, django_user_model):
+    user = django_user_model.objects.get(username="dept_staff-gomi")
+    booking = phone_booking(day_world, user, "kita_day")
+    later = day_world["date"] + timedelta(days=7)
+    closed = CollectionDay.objects.create(district=day_world["kita"], date=later, capacity=5, is_open=False)
+    past = CollectionDay.objects.create(district=day_world["kita"], date=timezone.localdate(), capacity=5)
+    south = day_world["minami_day"]
+    url = reverse("console:bulky_booking_action", kwargs={"booking_id": booking.pk, "action": "move"})
+    for day, words in (
+        (south, "同じ地区の収集日を選んでください"),
+        (closed, "受付は締め切りました"),
+        (past, "受付は締め切りました"),
+    ):
+        answer = gomi.post(url, {"day": day.pk}, follow=True)
+        assert words in answer.content.decode(), day
+        booking.refresh_from_db()
+        assert booking.day_id == day_world["kita_day"].pk
+    places = dict(CollectionDay.objects.values_list("pk", "booked"))
+    assert places == {day_world["kita_day"].pk: 1, south.pk: 0, closed.pk: 0, past.pk: 0}
+    assert not AuditEntry.objects.filter(action="bulky.booking.day_changed").exists()
+
+
+def test_days_in_bulk_skip_holidays_and_the_centres_new_year_closure(gomi, day_world):
+    import jpholiday
+
+    from madoguchi.garbage.models import Area, Center, DistrictArea
+
+    year = timezone.localdate().year + 1
+    centre = Center.objects.create(
+        name="東部クリーンセンター", closed_from=date(year - 1, 12, 29), closed_until=date(year, 1, 3)
+    )
+    DistrictArea.objects.create(
+        district=day_world["kita"], area=Area.objects.create(name="北ブロック", slug="north", center=centre)
+    )
+    start, end = date(year - 1, 12, 20), date(year, 1, 20)
+    answer = gomi.post(
+        reverse("console:bulky_days"),
+        {
+            "districts": [day_world["kita"].pk, day_world["minami"].pk],
+            "start": start.isoformat(),
+            "end": end.isoformat(),
+            "weekdays": [str(n) for n in range(7)],
+            "capacity": "12",
+        },
+        follow=True,
+    )
+    page = answer.content.decode()
+    made = {
+        (code, day)
+        for code, day in CollectionDay.objects.filter(capacity=12).values_list("district__code", "date")
+    }
+    new_year, coming_of_age = (
+        date(year, 1, 1),
+        next(date(year, 1, d) for d in range(8, 15) if date(year, 1, d).weekday() == 0),
+    )
+    for code in ("kita", "minami"):
+        assert (code, new_year) not in made and (code, coming_of_age) not in made
+    closed = [date(year - 1, 12, 29) + timedelta(days=n) for n in range(6)]
+    assert not any(("kita", day) in made for day in closed)  # the centre is closed
+    assert ("minami", date(year - 1, 12, 30)) in made  # a district without that closure
+    holidays = [start + timedelta(days=n) for n in range((end - start).days + 1)]
+    holidays = [day for day in holidays if jpholiday.is_holiday(day)]
+    workdays = (end - start).days + 1 - len(holidays)
+    assert len(made) == 2 * workdays - len([d for d in closed if d not in holidays])
+    # Staff are told what was left out, and why.
+    assert f"収集日を {len(made)} 件作りました。" in page
+    assert "祝日のため作らなかった日: 1月1日(" in page
+    assert f"{coming_of_age.month}月{coming_of_age.day}日(月)" in page
+    assert "清掃センターの休止期間 (年末年始) のため作らなかった日: 12月29日(" in page
+    entry = AuditEntry.objects.filter(action="bulky.days.created").latest("pk")
+    assert new_year.isoformat() in entry.data["skipped_holidays"]
+    assert date(year - 1, 12, 30).isoformat() in entry.data["skipped_closed"]
+
+
+def test_the_route_orders_house_numbers_by_value(gomi, day_world, django_user_model):
+    user = django_user_model.objects.get(username="dept_staff-gomi")
+    CollectionDay.objects.filter(pk=day_world["kita_day"].pk).update(capacity=10)
+    for address in (
+        "北町1丁目10",
+        "北町1丁目2",
+        "北町1丁目1-10",
+        "北町１丁目１-９",
+        "南町1丁目3",
+        "北町1丁目1-9-2",
+    ):
+        phone_booking(day_world, user, "kita_day", address=address)
+    phone_booking(day_world, user, "minami_day", address="南町1丁目1")
+    expected = [
+        "北町1丁目1-9",
+        "北町1丁目1-9-2",
+        "北町1丁目1-10",
+        "北町1丁目2",
+        "北町1丁目10",
+        "南町1丁目3",
+        "南町1丁目1",
+    ]  # kita, then minami
+    page = gomi.get(reverse("console:bulky"), {"date": day_world["date"].isoformat()}).content.decode()
+    positions = [page.index(f">{address}<") for address in expected]
+    assert positions == sorted(positions)
+    exported = gomi.get(
+        reverse("console:bulky_export", kwargs={"fmt": "csv"}), {"date": day_world["date"].isoformat()}
+    )
+    rows = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))
+    assert [row[2] for row in rows[1:]] == expected
+    assert [row[0] for row in rows[1:]] == [str(n) for n in range(1, 8)]
+
+
+def test_what_was_left_out_is_said_in_english_too(gomi, day_world, settings):
+    year = timezone.localdate().year + 1
+    gomi.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    page = gomi.post(
+        reverse("console:bulky_days"),
+        {
+            "districts": [day_world["minami"].pk],
+            "start": date(year, 1, 1).isoformat(),
+            "end": date(year, 1, 1).isoformat(),
+            "weekdays": [str(n) for n in range(7)],
+            "capacity": "5",
+        },
+        follow=True,
+    ).content.decode()
+    assert "Not created, national holidays: " in page

@@ -200,3 +200,34 @@ def test_staff_import_the_real_5374_files(staff_client, garbage_objects: dict[st
         follow=True,
     )
     assert "area_days.csv がありません" in missing.content.decode()
+
+
+def test_uploads_over_the_limit_are_refused_through_the_console(
+    staff_client, garbage_objects: dict[str, Any]
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from madoguchi.garbage.importers import MAX_FILE_BYTES
+    from madoguchi.garbage.models import Area
+
+    client = staff_client("dept_manager")
+    header = "type,name,notice\n資源,空き缶,洗う\n".encode()
+    too_big = header + b"#" * (MAX_FILE_BYTES + 1 - len(header))
+    items_before, areas_before = Item.objects.count(), Area.objects.count()
+    refused = client.post(
+        reverse("console:garbage_import_sorting"),
+        {"file": SimpleUploadedFile("table.csv", too_big)},
+        follow=True,
+    )
+    assert "ファイルが大きすぎます(上限 5,000,000 バイト)。" in refused.content.decode()
+    big_calendar = b"area,center\n" + b"#" * MAX_FILE_BYTES
+    refused = client.post(
+        reverse("console:garbage_import_5374"),
+        {"files": [SimpleUploadedFile("area_days.csv", big_calendar)]},
+        follow=True,
+    )
+    assert "ファイルが大きすぎます(上限 5,000,000 バイト)。" in refused.content.decode()
+    assert (Item.objects.count(), Area.objects.count()) == (items_before, areas_before)
+    assert not AuditEntry.objects.filter(
+        action__in=["garbage.items.imported", "garbage.calendar.imported"]
+    ).exists()

@@ -220,3 +220,96 @@ def test_the_list_costs_the_same_queries_for_more_reports(
         submitted(channel, f"U{n:032d}", road)
     with django_assert_max_num_queries(len(few.captured_queries)):
         assert client.get("/console/reports/").status_code == 200
+
+
+def test_an_internal_note_is_for_staff_only(sim, channel, friends, road, make_staff, client):
+    report = submitted(channel, FIRST, road)
+    staff = signed_in(make_staff("dept_manager", "doro"))
+    note = "現地は私道の可能性あり。土木課に確認中"
+    assert staff.post(f"/console/reports/{report.pk}/note/", {"text": note}).status_code == 302
+    assert staff.post(f"/console/reports/{report.pk}/note/", {"text": "  "}).status_code == 302  # refused
+    assert Update.objects.filter(kind="note").count() == 1
+    timeline = staff.get(f"/console/reports/{report.pk}/").content.decode().split('data-testid="timeline"')[1]
+    assert note in timeline.split("</ol>")[0]
+    entry = AuditEntry.objects.get(action="reports.note.added")
+    assert entry.object_id == str(report.pk) and note not in str(entry.data)
+    # Published, the report shows its outcome, never the note: not in LINE, not on the public
+    # page, not in Open311.
+    staff.post(f"/console/reports/{report.pk}/publish/", {"public": "1", "note": "補修しました"})
+    run_tasks()
+    assert pushed_texts(sim, FIRST) == []
+    assert all(note not in m.get("text", "") for m in sim.messages(FIRST))
+    public = client.get(f"/reports/{report.number}/").content.decode()
+    assert "補修しました" in public and note not in public
+    [item] = client.get("/open311/v2/requests.json", {"service_request_id": report.number}).json()
+    assert item["status_notes"] == "補修しました" and note not in str(item)
+
+
+def test_duplicates_are_those_of_the_window_and_the_category(
+    channel, road, make_staff, departments, settings
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    park = Category.objects.create(code="park", name="公園", department=departments["doro"])
+    report = submitted(channel, FIRST, road)
+    recent = submitted(channel, SECOND, road, lat=35.4038)
+    old = submitted(channel, SECOND, road, lat=35.4038)
+    other_kind = submitted(channel, SECOND, park)  # the same spot, another category
+    now = timezone.now()
+    Report.objects.filter(pk=recent.pk).update(submitted_at=now - timedelta(days=13))
+    Report.objects.filter(pk=old.pk).update(submitted_at=now - timedelta(days=15))
+    client = signed_in(make_staff("dept_staff", "doro"))
+
+    def listed() -> str:
+        page = client.get(f"/console/reports/{report.pk}/").content.decode()
+        return page.split('data-testid="duplicate-rule"')[1].split("</ul>")[0]
+
+    shown = listed()
+    assert recent.number in shown and old.number not in shown and other_kind.number not in shown
+    assert "30m 以内、14 日以内" in shown
+    settings.REPORTS_DUPLICATE_DAYS = 20
+    settings.REPORTS_DUPLICATE_METERS = 50
+    shown = listed()
+    assert recent.number in shown and old.number in shown and other_kind.number not in shown
+    assert "50m 以内、20 日以内" in shown and "30m" not in shown
+
+
+def test_the_area_and_date_filters_filter(channel, road, make_staff):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from madoguchi.reports.models import Area
+
+    north = Area.objects.create(
+        code="kita", name="北地区", south=35.45, west=139.20, north=35.50, east=139.50
+    )
+    Area.objects.create(code="minami", name="南地区", south=35.30, west=139.20, north=35.45, east=139.50)
+    south_report = submitted(channel, FIRST, road)  # 35.4037: 南地区
+    north_report = submitted(channel, SECOND, road, lat=35.47, lng=139.35)
+    old = submitted(channel, SECOND, road, lat=35.48, lng=139.36)
+    assert Report.objects.get(pk=north_report.pk).area == north
+    Report.objects.filter(pk=old.pk).update(submitted_at=timezone.now() - timedelta(days=40))
+    client = signed_in(make_staff("dept_staff", "doro"))
+
+    def numbers(**query: str) -> set[str]:
+        page = client.get("/console/reports/", query).content.decode()
+        markers = {m["number"] for m in client.get("/console/reports/markers.json", query).json()["markers"]}
+        listed = {n for n in (south_report.number, north_report.number, old.number) if n in page}
+        assert listed == markers, (listed, markers)
+        return listed
+
+    everything = {south_report.number, north_report.number, old.number}
+    assert numbers() == everything
+    assert numbers(area=str(north.pk)) == {north_report.number, old.number}
+    today = timezone.localdate()
+    assert numbers(since=(today - timedelta(days=7)).isoformat()) == {
+        south_report.number,
+        north_report.number,
+    }
+    assert numbers(until=(today - timedelta(days=30)).isoformat()) == {old.number}
+    assert numbers(area=str(north.pk), since=today.isoformat(), until=today.isoformat()) == {
+        north_report.number
+    }

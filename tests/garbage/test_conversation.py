@@ -107,6 +107,25 @@ def test_an_item_in_any_spelling_gets_its_category(sim: Sim, resident: Resident)
         assert "分別: 資源" in answer["text"] and "穴をあける" in answer["text"]
 
 
+def test_an_item_answer_credits_the_open_data_it_quotes(sim: Sim, resident: Resident, town: Town):
+    from madoguchi.garbage.attribution import CREDITS
+    from madoguchi.garbage.models import Item
+
+    answer = say(sim, "スプレー缶 捨て方")
+    assert Item.objects.get(name="スプレー缶(スプレー)").source == "5374"
+    assert answer["text"].endswith(
+        "\n\n出典：金沢市オープンデータ（ごみ分別・収集日）、Code for Kanazawa 5374 を経由"
+    )
+    # Another city's table carries its own credit; what staff wrote themselves carries none.
+    Item.objects.create(name="ゴルフバッグ", category=town.burnable, source="tsu", key="t1")
+    assert say(sim, "ゴルフバッグ 捨て方")["text"].endswith(CREDITS["tsu"])
+    Item.objects.create(name="こたつ板", category=town.burnable, source="staff", key="s1")
+    staff_answer = say(sim, "こたつ板 捨て方")["text"]
+    assert (
+        "【こたつ板】" in staff_answer and "出典" not in staff_answer and "オープンデータ" not in staff_answer
+    )
+
+
 def test_several_candidates_are_offered_as_quick_replies(sim: Sim, resident: Resident):
     register(resident, "kita")
     answer = say(sim, "ソファ 捨て方")
@@ -165,8 +184,18 @@ def test_the_answer_is_in_the_residents_language(sim: Sim, resident: Resident):
 )
 def test_hostile_text_is_harmless(sim: Sim, resident: Resident, text: str):
     answer = say(sim, text)
-    # Answered (by the fallback or the FAQ), never taken for an item.
-    assert answer["type"] in ("text", "template") and "分別:" not in answer.get("text", "")
+    if text.startswith("\u200b"):
+        # The invisible character says nothing: it is 明日のごみ, asked by a resident without a
+        # district (offered registration); registered, they get tomorrow's collection.
+        assert answer["type"] == "template" and "地区を登録すると" in answer["template"]["text"]
+        register(resident, "kita")
+        answer = say(sim, text)
+        assert answer["text"].startswith("明日") and "北ブロック" in answer["text"]
+        assert "・燃やすごみ" in answer["text"]
+        return
+    # Answered by the fallback, never taken for an item.
+    assert answer["type"] == "text" and "分別:" not in answer["text"]
+    assert answer["text"].startswith("すみません、うまくお答えできませんでした。")
 
 
 def test_garbage_alone_offers_the_guide_and_the_days(sim: Sim, resident: Resident):

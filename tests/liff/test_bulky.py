@@ -235,3 +235,82 @@ def test_the_reminder_reaches_the_chat_the_day_before_once(friend, world, sim: S
     pushed = [m["text"] for m in sim.messages(USER) if m["via"] == "push"]
     assert pushed[-1].startswith("明日は粗大ごみの収集日です。") and booking.number in pushed[-1]
     assert sum("明日は粗大ごみ" in text for text in pushed) == 1
+
+
+def test_behind_the_tls_proxy_the_audit_log_keeps_the_residents_address(friend, world, sim: Sim, settings):
+    from madoguchi.core.models import AuditEntry
+
+    settings.MADOGUCHI_BEHIND_TLS_PROXY = True
+    # The proxy is REMOTE_ADDR; the client is the last X-Forwarded-For entry (the proxy's own).
+    browser = client(REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="203.0.113.66, 198.51.100.7")
+    assert sign_in(browser, sim.id_token(USER, LOGIN_CHANNEL_ID)).status_code == 200
+    book(browser, order(world))
+    booking = Booking.objects.get()
+    assert AuditEntry.objects.get(action="bulky.booking.created").ip_address == "198.51.100.7"
+    post(browser, f"/liff/bulky/b/{booking.number}/change/", {"day": world["later"].pk})
+    post(browser, f"/liff/bulky/b/{booking.number}/cancel/", {})
+    for action in ("bulky.booking.day_changed", "bulky.booking.cancelled"):
+        assert AuditEntry.objects.get(action=action).ip_address == "198.51.100.7"
+
+
+def test_after_the_cut_off_the_resident_can_neither_change_nor_cancel(friend, world, sim: Sim):
+    browser = signed_in(sim)
+    book(browser, order(world))
+    booking = Booking.objects.get()
+    # The collection is now two days away: past the cut-off (three days before).
+    soon = CollectionDay.objects.create(
+        district=world["kita"], date=timezone.localdate() + timedelta(days=2), capacity=3, booked=1
+    )
+    Booking.objects.filter(pk=booking.pk).update(day=soon)
+    CollectionDay.objects.filter(pk=world["day"].pk).update(booked=0)
+    detail = browser.get(f"/liff/bulky/b/{booking.number}/").content.decode()
+    assert f'name="day" value="{world["later"].pk}"' not in detail  # no longer offered
+    for path, data in (("change", {"day": world["later"].pk}), ("cancel", {})):
+        refused = post(browser, f"/liff/bulky/b/{booking.number}/{path}/", data)
+        page = refused.content.decode()
+        assert refused.status_code == 409
+        assert "変更・取り消しの締め切りを過ぎました。粗大ごみ受付センターに電話でご相談ください。" in page
+    booking.refresh_from_db()
+    assert booking.day_id == soon.pk and booking.status == "confirmed"
+    assert [d.booked for d in CollectionDay.objects.filter(pk__in=[soon.pk, world["later"].pk])] == [1, 0]
+
+
+def test_the_service_refusing_after_the_form_passed_is_a_409_that_keeps_the_form(friend, world, sim: Sim):
+    """The form saw a place left; by the time the booking takes it, another resident has: the
+    service refuses, and the page says so with everything typed still there."""
+    from django.db import connection
+
+    browser = signed_in(sim)
+    day = world["day"]
+    post(browser, "/liff/bulky/", {**order(world), "step": "review"})
+
+    def another_resident_first(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        # Just before this booking's conditional UPDATE, the last places go (as a booking
+        # committed by another resident's request would have taken them).
+        if sql.startswith('UPDATE "bulky_collectionday" SET "booked" = ("bulky_collectionday"."booked" + '):
+            context["cursor"].execute(
+                'UPDATE "bulky_collectionday" SET "booked" = "capacity" WHERE "id" = %s', [day.pk]
+            )
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(another_resident_first):
+        answer = post(browser, "/liff/bulky/", {**order(world), "step": "book"})
+    page = answer.content.decode()
+    assert answer.status_code == 409
+    assert "この日は予約がいっぱいになりました。別の日を選んでください。" in page
+    assert 'value="みどり市北町1-2-3"' in page and 'value="045-123-4567"' in page
+    assert not Booking.objects.exists()  # nothing half-made: the booking rolled back with its place
+    run_tasks()
+    assert [m for m in sim.messages(USER) if m["via"] == "push"] == []  # and no confirmation
+
+
+def test_booking_the_same_day_twice_is_a_409_with_a_plain_message(friend, world, sim: Sim):
+    browser = signed_in(sim)
+    first = book(browser, order(world))
+    assert first.status_code == 302
+    # A second tab: the form passes (the day has places), the service refuses the second booking.
+    again = book(browser, order(world, **{f"qty-{world['sofa'].pk}": "0"}))
+    assert again.status_code == 409
+    assert "この日には、すでに予約があります。" in again.content.decode()
+    assert Booking.objects.count() == 1
+    assert CollectionDay.objects.get(pk=world["day"].pk).booked == 1

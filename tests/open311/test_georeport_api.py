@@ -95,11 +95,26 @@ def test_request_filters(api, published):
     )
     ids = client.get_service_requests(service_request_id=f"{public.number},{private.number}", status="open")
     assert len(ids) == 2  # service_request_id overrides the other filters
-    # Published photos are public; the other report's photo is not reachable.
+    # Published photos are public, at an absolute URL a client can fetch as it is.
     media = client.get_service_request(public.number)["media_url"]
-    assert (
-        requests.get(api.rsplit("/open311", 1)[0] + media, timeout=10).headers["Content-Type"] == "image/jpeg"
-    )
+    root = api.rsplit("/open311", 1)[0]
+    assert media == f"{root}/reports/photos/{public.photos.get().pk}.jpg"
+    assert requests.get(media, timeout=10).headers["Content-Type"] == "image/jpeg"
+    assert client.get_service_request(private.number)["media_url"] in ("", None)
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_with_the_public_page_off_published_photos_are_not_public(api, published, settings, fmt):
+    public, _private = published
+    photo = public.photos.get()
+    url = f"{api.rsplit('/open311', 1)[0]}/reports/photos/{photo.pk}.jpg"
+    assert httpx.get(url).status_code == 200
+    settings.REPORTS_PUBLIC_PAGE = False
+    assert httpx.get(url).status_code == 404
+    assert httpx.get(url, params={"size": "thumb"}).status_code == 404
+    shown = GeoReport(api, output_format=fmt).get_service_request(public.number)
+    # The outcome is still published through the API; the photo it cannot point to is left out.
+    assert shown["status_notes"] == "補修しました" and not shown.get("media_url")
 
 
 def test_post_a_request_as_the_spec_says(api, key):

@@ -42,15 +42,25 @@ def categories(db: None) -> dict[str, Category]:
     return made
 
 
+def _dms(value: float) -> tuple[float, float, float]:
+    degrees, rest = divmod(abs(value) * 3600, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return (float(degrees), float(minutes), round(seconds, 2))
+
+
 def jpeg(
-    size: tuple[int, int] = (640, 480), colour: tuple[int, int, int] = (90, 90, 90), gps: bool = False
+    size: tuple[int, int] = (640, 480),
+    colour: tuple[int, int, int] = (90, 90, 90),
+    gps: bool | tuple[float, float] = False,
 ) -> bytes:
+    """A JPEG; with `gps`, the camera's EXIF carries a position (True: HERE, or a (lat, lng))."""
     image = Image.new("RGB", size, colour)
     out = io.BytesIO()
     if gps:
+        lat, lng = HERE if gps is True else gps
         exif = Image.Exif()
         exif[0x010F] = "PhoneMaker"
-        exif[0x8825] = {1: "N", 2: (35.0, 24.0, 13.32), 3: "E", 4: (139.0, 20.0, 45.24)}
+        exif[0x8825] = {1: "N", 2: _dms(lat), 3: "E", 4: _dms(lng)}
         image.save(out, format="JPEG", exif=exif)
     else:
         image.save(out, format="JPEG")

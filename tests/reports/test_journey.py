@@ -83,8 +83,7 @@ def test_a_text_file_named_jpg_is_refused_and_nothing_is_lost(sim, resident_in_f
 
 
 def test_a_photo_larger_than_the_limit_is_refused(sim, resident_in_flow, settings):
-    # linesim's control API takes photos up to 20 MB of base64; the limit is lowered to match
-    # (test_photos.py checks a 30 MB file against the real limit).
+    # A lowered limit keeps this quick (test_photos.py sends a 30 MB file at the real limit).
     settings.LINE_CONTENT_MAX_BYTES = 1_000_000
     noise = Image.frombytes("RGB", (1200, 1200), random.Random(7).randbytes(1200 * 1200 * 3))
     out = io.BytesIO()
@@ -113,6 +112,43 @@ def test_the_photo_keeps_no_exif_and_its_position_becomes_the_place(sim, residen
     tap(sim, USER, "写真の撮影場所でよい")
     run_tasks()
     assert "どんな状態か" in last_text(sim, USER)
+
+
+def test_a_photo_taken_outside_the_city_gives_no_place(sim, resident_in_flow):
+    send_photo(sim, USER, jpeg(gps=OSAKA))
+    run_tasks()
+    assert "(1/3 枚)" in last_text(sim, USER)
+    photo = Photo.objects.get()
+    assert not Image.open(io.BytesIO(base64.b64decode(photo.data))).getexif()
+    report = Report.objects.get()
+    assert report.latitude is None and report.place != Report.Place.PHOTO
+    tap(sim, USER, "次へ")
+    run_tasks()
+    # Asked for the place as usual, without offering the photo's position.
+    prompt = sim.messages(USER)[-1]
+    assert "場所を教えてください" in prompt["text"] and "撮影場所" not in prompt["text"]
+    labels = [item["action"]["label"] for item in prompt["quickReply"]["items"]]
+    assert "位置情報を送る" in labels and "写真の撮影場所でよい" not in labels
+    send_location(sim, USER, *HERE)
+    run_tasks()
+    assert "どんな状態か" in last_text(sim, USER)
+    assert (Report.objects.get().latitude, Report.objects.get().place) == (HERE[0], Report.Place.MAP)
+
+
+def test_a_report_in_an_area_goes_to_the_areas_department(sim, resident_in_flow):
+    north_point = (35.47, 139.35)  # in 北地区, which has its own road office
+    tap(sim, USER, "写真なしで進む")
+    run_tasks()
+    send_location(sim, USER, *north_point, address="みどり市北町3丁目")
+    run_tasks()
+    sim.text(USER, "ガードレールが曲がっています")
+    run_tasks()
+    tap(sim, USER, "送信する")
+    run_tasks()
+    report = Report.objects.get()
+    assert report.status == Report.Status.RECEIVED
+    assert report.area.name == "北地区" and report.department.name == "北部道路事務所"
+    assert report.category.department.name == "道路維持課"  # the category alone would go there
 
 
 def test_a_place_outside_the_city_is_refused(sim, resident_in_flow):

@@ -59,8 +59,17 @@ def test_the_public_page_shows_published_reports_and_chosen_photos_only(client, 
 
 
 def test_the_public_page_can_be_switched_off(client, settings, resident, categories):
+    shown = _report(resident, categories["park"])
+    photo = shown.photos.first()
+    report_publish(shown, actor=None, public=True, note="修理しました", photo_ids=[photo.pk])
+    assert client.get(f"/reports/photos/{photo.pk}.jpg").status_code == 200
     settings.REPORTS_PUBLIC_PAGE = False
     assert client.get("/reports/").status_code == 404
+    assert client.get(f"/reports/{shown.number}/").status_code == 404
+    assert client.get("/reports/markers.json").status_code == 404
+    # Its photos were part of it: not public either.
+    assert client.get(f"/reports/photos/{photo.pk}.jpg").status_code == 404
+    assert client.get(f"/reports/photos/{photo.pk}.jpg?size=thumb").status_code == 404
 
 
 def test_a_thirty_megabyte_file_is_refused_before_it_is_decoded():

@@ -22,6 +22,7 @@ import uuid
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 import urllib3
 from django.conf import settings
@@ -37,7 +38,6 @@ from linebot.v3.messaging import (
     Configuration,
     MarkMessagesAsReadByTokenRequest,
     MessagingApi,
-    MessagingApiBlob,
     MulticastRequest,
     PushMessageRequest,
     ReplyMessageRequest,
@@ -60,6 +60,7 @@ from madoguchi.core.models import Channel
 
 logger = logging.getLogger(__name__)
 
+CONTENT_CHUNK = 64 * 1024
 RETRY_KEY_NAMESPACE = uuid.UUID("6d61646f-6775-6368-6900-72657472796b")
 
 _local = threading.local()
@@ -310,13 +311,23 @@ class LineTransport:
         )
 
     def get_content(self, channel: Channel, *, message_id: str) -> bytes | None:
-        """Images and files only: the caller checks a file's announced size first (LINE's images
-        are compressed to a few MB)."""
-        host = settings.LINE_DATA_HOST or settings.LINE_API_HOST
+        """Images and files, at most `LINE_CONTENT_MAX_BYTES`: a larger one (by its announced
+        length, or as it arrives) is None, and the download stops there instead of being read
+        to the end (the caller checks a file's announced size first too)."""
+        host = (settings.LINE_DATA_HOST or settings.LINE_API_HOST).rstrip("/")
         configuration = Configuration(host=host, access_token=token_for(channel))
+        api_client = ApiClient(configuration)
+        url = f"{host}/v2/bot/message/{quote(message_id, safe='')}/content"
+        headers = {
+            "Authorization": f"Bearer {configuration.access_token}",
+            "User-Agent": api_client.user_agent,
+        }
+        limit = settings.LINE_CONTENT_MAX_BYTES
         try:
-            data = MessagingApiBlob(ApiClient(configuration)).get_message_content(
-                message_id, _request_timeout=_timeout()
+            # The SDK's own HTTP client (its pool, proxy and TLS settings), without preloading:
+            # the SDK's blob call reads the whole body before anyone can look at its size.
+            response = api_client.rest_client.request(
+                "GET", url, headers=headers, _preload_content=False, _request_timeout=_timeout()
             )
         except ApiException as exc:
             if exc.status in (404, 410):
@@ -328,7 +339,22 @@ class LineTransport:
             ) from None
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise ChannelError(f"content download failed: {type(exc).__name__}") from None
-        return None if len(data) > settings.LINE_CONTENT_MAX_BYTES else bytes(data)
+        try:
+            announced = response.headers.get("content-length", "")
+            if announced.isdigit() and int(announced) > limit:
+                return None
+            data = bytearray()
+            for chunk in response.stream(CONTENT_CHUNK):
+                data += chunk
+                if len(data) > limit:
+                    return None
+            return bytes(data)
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise ChannelError(f"content download failed: {type(exc).__name__}") from None
+        finally:
+            # Stopped early, the connection is closed (not drained into the pool).
+            response.close()
+            response.release_conn()
 
     def mark_read(self, channel: Channel, *, token: str) -> None:
         try:
