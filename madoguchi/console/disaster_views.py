@@ -20,7 +20,7 @@ from madoguchi.core.remote import client_ip
 from madoguchi.disaster.hazards import HAZARDS
 from madoguchi.disaster.importers import FORMATS, MAX_FILE_BYTES, ImportRefused
 from madoguchi.disaster.messages import CREDITS
-from madoguchi.disaster.models import Shelter
+from madoguchi.disaster.models import Alert, Shelter
 from madoguchi.disaster.services import shelter_import, shelter_status_set
 from madoguchi.residents.models import District
 
@@ -124,3 +124,10 @@ def shelters_import(request: HttpRequest) -> HttpResponse:
             request, _("ほか %(count)d 行を取り込みませんでした。") % {"count": len(report.errors) - 20}
         )
     return redirect("console:shelters")
+
+
+@staff_view(Perm.ALERTS_VIEW)
+def alerts(request: HttpRequest) -> HttpResponse:
+    shown = Alert.objects.defer("raw").prefetch_related("produced__delivery", "produced__rule")
+    page = Paginator(shown, 50).get_page(request.GET.get("page"))
+    return render(request, "console/disaster/alerts.html", {"page": page})

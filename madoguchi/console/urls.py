@@ -52,6 +52,7 @@ urlpatterns = [
     path("shelters/", disaster_views.shelters, name="shelters"),
     path("shelters/<int:shelter_id>/status/", disaster_views.shelter_status, name="shelter_status"),
     path("shelters/import/", disaster_views.shelters_import, name="shelters_import"),
+    path("alerts/", disaster_views.alerts, name="alerts"),
     path("bulky/", bulky_views.bulky, name="bulky"),
     re_path(r"^bulky/export\.(?P<fmt>csv|xlsx)$", bulky_views.bulky_export, name="bulky_export"),
     re_path(
