@@ -119,7 +119,7 @@ def _cap(root: etree._Element, namespace: str) -> ParsedAlert:
     schema = _cap_schema(namespace)
     version = "1.2" if namespace == CAP12 else "1.1"
     if not schema.validate(root):
-        errors = list(schema.error_log)
+        errors = list(schema.error_log)  # type: ignore[call-overload]  # lxml-stubs: _ErrorLog is iterable
         first = errors[0] if errors else None
         where = f"{first.line} 行目: " if first is not None else ""
         message = first.message if first is not None else ""
