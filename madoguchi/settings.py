@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "madoguchi.reports",
     "madoguchi.garbage",
     "madoguchi.bulky",
+    "madoguchi.disaster",
     "madoguchi.channels.line",
     "madoguchi.registration",
     "madoguchi.console",

@@ -53,6 +53,9 @@ class Perm:
     REPORTS_API_KEYS = "reports.api_keys"  # Open311 API keys
     GARBAGE_MANAGE = "garbage.manage"  # the sorting guide, categories, holiday policy, areas' rules
     BULKY_MANAGE = "bulky.manage"  # 粗大ごみ: catalog, places, day lists and route export, phone bookings
+    SHELTERS_STATUS = "disaster.shelters_status"  # list shelters, set 未開設 / 開設 / 満員
+    SHELTERS_IMPORT = "disaster.shelters_import"  # import the shelter open data (GSI, standard dataset)
+    ALERTS_VIEW = "disaster.alerts_view"  # alerts received (CAP, 気象庁) and the drafts they produced
 
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
@@ -70,6 +73,9 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             Perm.RICHMENU_MANAGE,
             Perm.DISASTER_SWITCH,
             Perm.REPORTS_API_KEYS,
+            Perm.SHELTERS_STATUS,
+            Perm.SHELTERS_IMPORT,
+            Perm.ALERTS_VIEW,
         }
     ),
     # 広報 owns deliveries and what every resident sees: the rich menus, and the disaster switch.
@@ -82,6 +88,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             Perm.DELIVERIES_APPROVE,
             Perm.RICHMENU_MANAGE,
             Perm.DISASTER_SWITCH,
+            Perm.SHELTERS_STATUS,
+            Perm.ALERTS_VIEW,
         }
     ),
     Role.DEPT_STAFF: frozenset(
@@ -95,6 +103,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             Perm.REPORTS_HANDLE,
             Perm.GARBAGE_MANAGE,
             Perm.BULKY_MANAGE,
+            Perm.SHELTERS_STATUS,
         }
     ),
     Role.DEPT_MANAGER: frozenset(
@@ -119,6 +128,9 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             Perm.REPORTS_PUBLISH,
             Perm.GARBAGE_MANAGE,
             Perm.BULKY_MANAGE,
+            Perm.SHELTERS_STATUS,
+            Perm.SHELTERS_IMPORT,
+            Perm.ALERTS_VIEW,
         }
     ),
     # Counseling is confidential: counselors alone see it (managers see its counts in the figures).

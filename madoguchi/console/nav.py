@@ -20,6 +20,8 @@ AREAS = [
     ("console:reports", _("不具合通報"), Perm.REPORTS_HANDLE),
     ("console:garbage_items", _("ごみ"), Perm.GARBAGE_MANAGE),
     ("console:bulky", _("粗大ごみ"), Perm.BULKY_MANAGE),
+    ("console:shelters", _("避難所"), Perm.SHELTERS_STATUS),
+    ("console:alerts", _("警報・防災情報"), Perm.ALERTS_VIEW),
     ("console:faq", _("よくある質問"), Perm.FAQ_MANAGE),
     ("console:scenarios", _("シナリオ"), Perm.SCENARIOS_MANAGE),
     ("console:deliveries", _("配信"), Perm.DELIVERIES_COMPOSE),

@@ -4,6 +4,7 @@ from madoguchi.console import (
     auth_views,
     bulky_views,
     delivery_views,
+    disaster_views,
     faq_views,
     garbage_views,
     inbox_views,
@@ -48,6 +49,10 @@ urlpatterns = [
     path("garbage/import/5374/", garbage_views.import_calendar, name="garbage_import_5374"),
     path("tags/", tag_views.tags, name="tags"),
     path("erasure/<int:request_id>/approve/", views.resident_erasure_approval, name="erasure_approve"),
+    path("shelters/", disaster_views.shelters, name="shelters"),
+    path("shelters/<int:shelter_id>/status/", disaster_views.shelter_status, name="shelter_status"),
+    path("shelters/import/", disaster_views.shelters_import, name="shelters_import"),
+    path("alerts/", disaster_views.alerts, name="alerts"),
     path("bulky/", bulky_views.bulky, name="bulky"),
     re_path(r"^bulky/export\.(?P<fmt>csv|xlsx)$", bulky_views.bulky_export, name="bulky_export"),
     re_path(

@@ -21,6 +21,7 @@ from madoguchi.chatbot.models import Keyword
 from madoguchi.core.audit import audit_record
 from madoguchi.core.models import Channel
 from madoguchi.demo.bulky import demo_bulky
+from madoguchi.demo.disaster import demo_shelters
 from madoguchi.demo.garbage import demo_garbage
 from madoguchi.demo.reports import demo_reports
 from madoguchi.demo.richmenus import demo_richmenus_setup
@@ -200,6 +201,7 @@ def demo_setup() -> DemoLogin:
     demo_reports()
     demo_garbage()
     demo_bulky()
+    demo_shelters()
     audit_record(action="demo.setup", data={"staff_created": created})
     return login
 

@@ -1,0 +1,162 @@
+"""Alert intake: fetch or read a file, store the alert once per identifier, and let the city's
+rules turn it into deliveries (through madoguchi.messaging, below this app's layer)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from django.db import IntegrityError, transaction
+
+from madoguchi.core.audit import audit_record
+from madoguchi.disaster.alerts import MAX_BYTES, SEVERITIES, AlertRefused, ParsedAlert, parse_alert
+from madoguchi.disaster.models import Alert, AlertDelivery, AlertRule
+from madoguchi.messaging.content import content_from_text
+from madoguchi.messaging.models import Delivery
+from madoguchi.messaging.services import delivery_save, delivery_submit
+
+FETCH_TIMEOUT = 10.0
+
+# The four messages a city sends most in a disaster; {headline} {areas} {event} are filled in.
+TEMPLATES = {
+    "elderly": (
+        "【警戒レベル3 高齢者等避難】",
+        "【警戒レベル3 高齢者等避難】\n{event}が発表されました。{areas}\n"
+        "高齢の方、障害のある方など避難に時間のかかる方と、その支援をする方は避難してください。"
+        "それ以外の方も、避難の準備をしてください。\n{headline}",
+    ),
+    "evacuate": (
+        "【警戒レベル4 避難指示】",
+        "【警戒レベル4 避難指示】\n{event}が発表されました。{areas}\n"
+        "危険な場所にいる方は全員、ただちに避難してください。"
+        "避難所への移動がかえって危険なときは、近くの安全な場所や建物の高いところへ。\n{headline}",
+    ),
+    "emergency": (
+        "【警戒レベル5 緊急安全確保】",
+        "【警戒レベル5 緊急安全確保】\n{event}。{areas}\n"
+        "すでに災害が発生しているおそれがあります。ただちに命を守る行動をとってください。\n{headline}",
+    ),
+    "shelters_open": (
+        "【避難所開設】",
+        "【避難所開設】\n{event}を受けて、避難所を開設しました。{areas}\n"
+        "開設中の避難所は、このトークで「避難所」と送ると近い順にお知らせします。\n{headline}",
+    ),
+}
+
+
+@dataclass
+class IngestResult:
+    alert: Alert
+    created: bool
+    deliveries: list[Delivery] = field(default_factory=list)
+
+
+def fetch(url: str) -> bytes:
+    """GET an alert feed entry: http(s) only, a timeout, at most MAX_BYTES read."""
+    if not url.startswith(("http://", "https://")):
+        raise AlertRefused("http:// か https:// の URL だけを取得できます")
+    try:
+        with httpx.stream("GET", url, timeout=FETCH_TIMEOUT, follow_redirects=False) as response:
+            if response.status_code != 200:
+                raise AlertRefused(f"取得できませんでした(HTTP {response.status_code})")
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > MAX_BYTES:
+                raise AlertRefused(f"大きすぎます({int(declared):,} バイト、上限 {MAX_BYTES:,})")
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > MAX_BYTES:
+                    raise AlertRefused(f"大きすぎます(上限 {MAX_BYTES:,} バイト)")
+                chunks.append(chunk)
+    except httpx.TimeoutException:
+        raise AlertRefused(f"{FETCH_TIMEOUT:.0f} 秒以内に応答がありませんでした") from None
+    except httpx.HTTPError as error:
+        raise AlertRefused(f"取得できませんでした({type(error).__name__})") from None
+    return b"".join(chunks)
+
+
+def rule_matches(rule: AlertRule, alert: Alert) -> bool:
+    if rule.kind and rule.kind != alert.kind:
+        return False
+    if SEVERITIES.index(alert.severity) < SEVERITIES.index(rule.min_severity):
+        return False
+    return not rule.codes or bool(set(rule.codes) & set(alert.areas))
+
+
+def _text_for(rule: AlertRule, alert: Alert) -> tuple[str, str]:
+    title, body = TEMPLATES[rule.template]
+    names = "、".join(alert.area_names[:8])
+    areas = f"対象: {names}。" if names else ""
+    text = body.format(event=alert.event, areas=areas, headline=alert.headline).strip()
+    return f"{title} {alert.event}"[:200], text[:4900]
+
+
+def alert_ingest(data: bytes, *, origin: str = "", actor: Any = None) -> IngestResult:
+    """Parse and store an alert; an identifier already stored is ignored (feeds repeat). Each
+    active rule it matches makes one delivery draft (or an emergency delivery waiting for a
+    second person's approval), owned by the rule's author. Raises AlertRefused."""
+    parsed = parse_alert(data)
+    if not parsed.identifier:
+        raise AlertRefused("識別子(identifier)がありません")
+    existing = Alert.objects.filter(identifier=parsed.identifier).first()
+    if existing is not None:
+        return IngestResult(existing, False)
+    try:
+        with transaction.atomic():
+            alert = _store(parsed, data, origin)
+            deliveries = _apply_rules(alert)
+            audit_record(
+                action="disaster.alert.received",
+                actor=actor,
+                obj=alert,
+                data={
+                    "identifier": alert.identifier[:100],
+                    "kind": alert.kind,
+                    "deliveries": len(deliveries),
+                },
+            )
+    except IntegrityError:  # the same alert stored by a concurrent ingest
+        return IngestResult(Alert.objects.get(identifier=parsed.identifier), False)
+    return IngestResult(alert, True, deliveries)
+
+
+def _store(parsed: ParsedAlert, data: bytes, origin: str) -> Alert:
+    return Alert.objects.create(
+        source=parsed.source,
+        identifier=parsed.identifier,
+        sent=parsed.sent,
+        kind=parsed.kind[:50],
+        event=parsed.event[:200],
+        severity=parsed.severity,
+        headline=parsed.headline,
+        areas=parsed.areas[:500],
+        area_names=parsed.area_names[:500],
+        status=parsed.status[:20],
+        origin=origin[:300],
+        raw=data,
+    )
+
+
+def _apply_rules(alert: Alert) -> list[Delivery]:
+    made: list[Delivery] = []
+    for rule in AlertRule.objects.filter(is_active=True).select_related("channel", "segment", "owner"):
+        if not rule_matches(rule, alert):
+            continue
+        title, text = _text_for(rule, alert)
+        emergency = rule.action == AlertRule.Action.EMERGENCY
+        delivery = delivery_save(
+            actor=rule.owner,
+            channel=rule.channel,
+            title=title,
+            content=content_from_text(text),
+            target=Delivery.Target.SEGMENT if rule.segment else Delivery.Target.ALL,
+            segment=rule.segment,
+            is_emergency=emergency,
+        )
+        if emergency:
+            delivery = delivery_submit(delivery, actor=rule.owner)
+        AlertDelivery.objects.create(alert=alert, rule=rule, delivery=delivery)
+        made.append(delivery)
+    return made

@@ -1,0 +1,196 @@
+"""Shelters (指定緊急避難場所・指定避難所) with the hazards each is designated for and the status
+staff set during a disaster."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from madoguchi.disaster.hazards import HAZARDS
+from madoguchi.residents.models import District
+
+
+class Shelter(models.Model):
+    class Source(models.TextChoices):
+        GSI = "gsi", _("国土地理院形式")
+        STANDARD = "standard", _("自治体標準オープンデータセット形式")
+        STAFF = "staff", _("職員が登録")
+
+    class Kind(models.TextChoices):
+        EMERGENCY = "emergency", _("指定緊急避難場所")
+        EVACUATION = "evacuation", _("指定避難所")
+
+    class Status(models.TextChoices):
+        CLOSED = "closed", _("未開設")
+        OPEN = "open", _("開設")
+        FULL = "full", _("満員")
+
+    source = models.CharField(_("出典"), max_length=10, choices=Source.choices)
+    key = models.CharField(_("取込キー"), max_length=100, help_text=_("取り込み元での ID(共通ID など)"))
+    kind = models.CharField(_("種類"), max_length=12, choices=Kind.choices, default=Kind.EMERGENCY)
+    name = models.CharField(_("名称"), max_length=200)
+    address = models.CharField(_("住所"), max_length=300, blank=True)
+    latitude = models.FloatField(_("緯度"))
+    longitude = models.FloatField(_("経度"))
+    # One flag per hazard (hazards.HAZARDS): the site is designated for it.
+    flood = models.BooleanField(_("洪水"), default=False)
+    landslide = models.BooleanField(_("崖崩れ・土石流・地滑り"), default=False)
+    storm_surge = models.BooleanField(_("高潮"), default=False)
+    earthquake = models.BooleanField(_("地震"), default=False)
+    tsunami = models.BooleanField(_("津波"), default=False)
+    fire = models.BooleanField(_("大規模な火事"), default=False)
+    inland_flood = models.BooleanField(_("内水氾濫"), default=False)
+    volcano = models.BooleanField(_("火山"), default=False)
+    capacity = models.PositiveIntegerField(_("想定収容人数"), null=True, blank=True)
+    capacity_text = models.CharField(_("想定収容人数(原文)"), max_length=200, blank=True)
+    community = models.CharField(_("対象となる町会・自治会"), max_length=200, blank=True)
+    district = models.ForeignKey(
+        District,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="shelters",
+        verbose_name=_("地区"),
+    )
+    status = models.CharField(_("状況"), max_length=10, choices=Status.choices, default=Status.CLOSED)
+    status_changed_at = models.DateTimeField(_("状況の更新日時"), null=True, blank=True)
+    status_changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    is_active = models.BooleanField(_("掲載"), default=True)
+    updated_at = models.DateTimeField(_("更新日時"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("避難所")
+        verbose_name_plural = _("避難所")
+        ordering = ["name", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "key"], name="disaster_shelter_unique_key"),
+            models.CheckConstraint(
+                condition=models.Q(
+                    latitude__gte=-90, latitude__lte=90, longitude__gte=-180, longitude__lte=180
+                ),
+                name="disaster_shelter_position",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "is_active"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def hazards(self) -> list[str]:
+        """Codes of the hazards this site is designated for."""
+        return [hazard.code for hazard in HAZARDS if getattr(self, hazard.code)]
+
+    @property
+    def map_url(self) -> str:
+        return f"https://www.google.com/maps/search/?api=1&query={self.latitude:.6f},{self.longitude:.6f}"
+
+
+class Alert(models.Model):
+    """An alert received (CAP or 気象庁防災情報XML), stored once per identifier, raw kept."""
+
+    class Source(models.TextChoices):
+        CAP = "cap", "CAP"
+        JMA = "jma", _("気象庁防災情報XML")
+
+    class Severity(models.TextChoices):
+        UNKNOWN = "unknown", _("不明")
+        MINOR = "minor", _("軽微")
+        MODERATE = "moderate", _("中程度")
+        SEVERE = "severe", _("重大")
+        EXTREME = "extreme", _("極めて重大")
+
+    source = models.CharField(_("種類"), max_length=5, choices=Source.choices)
+    identifier = models.CharField(_("識別子"), max_length=250, unique=True)
+    sent = models.DateTimeField(_("発表日時"))
+    kind = models.CharField(_("分類"), max_length=50)
+    event = models.CharField(_("事象"), max_length=200)
+    severity = models.CharField(_("深刻度"), max_length=10, choices=Severity.choices)
+    headline = models.TextField(_("見出し"), blank=True, max_length=500)
+    areas = models.JSONField(_("地域コード"), default=list)
+    area_names = models.JSONField(_("地域名"), default=list)
+    status = models.CharField(_("状態"), max_length=20, blank=True)
+    origin = models.CharField(_("受信元"), max_length=300, blank=True)
+    raw = models.BinaryField(_("原文"))
+    received_at = models.DateTimeField(_("受信日時"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("警報・防災情報")
+        verbose_name_plural = _("警報・防災情報")
+        ordering = ["-received_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.event} ({self.sent:%Y-%m-%d %H:%M})"
+
+
+class AlertRule(models.Model):
+    """Which alerts become which delivery: area code(s), kind, minimum severity → a template."""
+
+    class Template(models.TextChoices):
+        ELDERLY = "elderly", _("高齢者等避難")
+        EVACUATE = "evacuate", _("避難指示")
+        EMERGENCY = "emergency", _("緊急安全確保")
+        SHELTERS_OPEN = "shelters_open", _("避難所開設")
+
+    class Action(models.TextChoices):
+        DRAFT = "draft", _("下書きを作る")
+        EMERGENCY = "emergency", _("緊急配信として承認待ちにする")
+
+    name = models.CharField(_("名前"), max_length=100)
+    channel = models.ForeignKey(
+        "core.Channel", on_delete=models.CASCADE, related_name="+", verbose_name=_("配信元")
+    )
+    area_codes = models.CharField(
+        _("地域コード"), max_length=500, blank=True, help_text=_("カンマ区切り。空なら全地域")
+    )
+    kind = models.CharField(
+        _("分類"), max_length=50, blank=True, help_text=_("例: landslide、Met。空なら全種類")
+    )
+    min_severity = models.CharField(
+        _("深刻度(以上)"), max_length=10, choices=Alert.Severity.choices, default=Alert.Severity.SEVERE
+    )
+    template = models.CharField(_("文面"), max_length=20, choices=Template.choices)
+    action = models.CharField(_("動作"), max_length=10, choices=Action.choices, default=Action.DRAFT)
+    segment = models.ForeignKey(
+        "messaging.Segment",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("配信先セグメント(地区)"),
+        help_text=_("空なら友だち全員"),
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("作成者")
+    )
+    is_active = models.BooleanField(_("有効"), default=True)
+
+    class Meta:
+        verbose_name = _("警報の規則")
+        verbose_name_plural = _("警報の規則")
+        ordering = ["name", "pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def codes(self) -> list[str]:
+        return [code.strip() for code in self.area_codes.split(",") if code.strip()]
+
+
+class AlertDelivery(models.Model):
+    """What an alert produced: one delivery (draft or emergency awaiting approval) per rule."""
+
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="produced")
+    rule = models.ForeignKey(AlertRule, on_delete=models.SET_NULL, null=True, related_name="+")
+    delivery = models.ForeignKey("messaging.Delivery", on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["alert", "rule"], name="disaster_alert_rule_once")]
+
+    def __str__(self) -> str:
+        return f"{self.alert_id} → {self.delivery_id}"
