@@ -23,7 +23,13 @@ from madoguchi.core.models import Channel
 from madoguchi.messaging.content import content_messages, content_validate, variant_for
 from madoguchi.messaging.models import Delivery, DeliveryBatch, DeliveryRun, MessageTemplate, Segment
 from madoguchi.messaging.segments import conditions_validate
-from madoguchi.messaging.sending import EMERGENCY_PRIORITY, _task_priority, run_method, run_recipients
+from madoguchi.messaging.sending import (
+    EMERGENCY_PRIORITY,
+    _task_priority,
+    run_finish_if_done,
+    run_method,
+    run_recipients,
+)
 from madoguchi.residents.models import Interest
 
 
@@ -180,7 +186,9 @@ def delivery_return(delivery: Delivery, *, actor: AbstractBaseUser, reason: str)
 
 @transaction.atomic
 def delivery_cancel(delivery: Delivery, *, actor: AbstractBaseUser) -> Delivery:
-    """Stop it: nothing more is sent (a batch already on its way to LINE still arrives)."""
+    """Stop it: no batch that is not yet on its way to LINE is sent, waiting or already claimed
+    by a sender (senders look again just before each request). A request already made still
+    arrives and is counted as sent."""
     delivery = Delivery.objects.select_for_update().get(pk=delivery.pk)
     if delivery.status in (Delivery.Status.DONE, Delivery.Status.CANCELLED):
         raise DeliveryError(_("この配信はもう中止できません。"))
@@ -189,9 +197,11 @@ def delivery_cancel(delivery: Delivery, *, actor: AbstractBaseUser) -> Delivery:
     )
     stopped = list(runs.values_list("pk", flat=True))
     runs.update(status=DeliveryRun.Status.CANCELLED, finished_at=timezone.now())
-    cancelled = DeliveryBatch.objects.filter(run_id__in=stopped, state=DeliveryBatch.State.PENDING).update(
-        state=DeliveryBatch.State.CANCELLED
-    )
+    cancelled = DeliveryBatch.objects.filter(
+        run_id__in=stopped, state__in=[DeliveryBatch.State.PENDING, DeliveryBatch.State.SENDING]
+    ).update(state=DeliveryBatch.State.CANCELLED)
+    for run_id in stopped:
+        run_finish_if_done(run_id)  # a cancelled run keeps the figures of what went out
     delivery.status = Delivery.Status.CANCELLED
     delivery.cancelled_by = actor  # type: ignore[assignment]
     delivery.next_run_at = None
