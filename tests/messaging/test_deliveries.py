@@ -415,3 +415,26 @@ def test_a_change_after_submission_needs_approval_again(channel: Channel, author
     with pytest.raises(DeliveryError):
         delivery_approve(delivery, actor=approver)
     assert delivery.runs.count() == 0
+
+
+def test_an_emergency_to_an_interest_segment_reaches_everyone_in_the_rest_of_it(
+    sim: Sim, channel: Channel, author: Any, approver: Any, places: dict[str, Any]
+) -> None:
+    """ "Any of: interest 防災, or district 南": a normal delivery reaches those; an emergency
+    ignores the interest, so every friend gets it (never the blocked)."""
+    bousai, minami, other = (make_residents(channel, 1, sim=sim)[0] for _ in range(3))
+    bousai.interests.set([places["bousai"]])
+    Resident.objects.filter(pk=minami.pk).update(district=places["minami"])
+    blocked = make_residents(channel, 1, sim=sim, status=Resident.Status.BLOCKED)[0]
+    blocked.interests.set([places["bousai"]])
+    conditions = {"any": [{"field": "interest", "in": ["bousai"]}, {"field": "district", "in": ["minami"]}]}
+    segment = segment_save(actor=author, name="防災か南", conditions=conditions)
+    approved(author, approver, draft(author, channel, "訓練のお知らせ", segment=segment))
+    approved(author, approver, draft(author, channel, "【緊急】避難指示", segment=segment, is_emergency=True))
+    run_tasks()
+    texts = {
+        r.pk: [m["text"] for m in sim.messages(r.line_user_id)] for r in (bousai, minami, other, blocked)
+    }
+    assert sorted(texts[bousai.pk]) == sorted(texts[minami.pk]) == ["【緊急】避難指示", "訓練のお知らせ"]
+    assert texts[other.pk] == ["【緊急】避難指示"]
+    assert texts[blocked.pk] == []
