@@ -64,6 +64,7 @@ def _friends(call: Call) -> list[str]:
 
 
 def _over_quota(call: Call, count: int) -> bool:
+    """LINE counts pushes, multicasts and broadcasts per recipient (5 bubbles to one user = 1)."""
     return call.state.sent_this_month + count > call.state.quota
 
 
@@ -84,7 +85,7 @@ async def push(call: Call) -> Result:
     if refused:
         return refused
     messages = call.json["messages"]
-    if _over_quota(call, len(messages)):
+    if _over_quota(call, 1):
         return _error(429, "You have reached your monthly limit.")
     user = call.state.users.get(call.json["to"])
     if user and user.friend:
@@ -104,7 +105,7 @@ async def multicast(call: Call) -> Result:
         for uid in dict.fromkeys(call.json["to"])
         if uid in call.state.users and call.state.users[uid].friend
     ]
-    if _over_quota(call, len(recipients) * len(call.json["messages"])):
+    if _over_quota(call, len(recipients)):
         return _error(429, "You have reached your monthly limit.")
     count = call.state.deliver_many(recipients, call.json["messages"], "multicast")
     for unit in call.json.get("customAggregationUnits") or []:
@@ -117,7 +118,7 @@ async def broadcast(call: Call, via: str = "broadcast") -> Result:
     if refused:
         return refused
     friends = _friends(call)
-    if _over_quota(call, len(friends) * len(call.json["messages"])):
+    if _over_quota(call, len(friends)):
         return _error(429, "You have reached your monthly limit.")
     count = call.state.deliver_many(friends, call.json["messages"], via)
     headers = _accept(call, key, [{} for _ in range(count)])

@@ -136,7 +136,8 @@ class State:
                 message_id = str(secrets.randbelow(10**17) + 10**17)
                 user.received.append({**message, "via": via, "at": now_iso(), "id": message_id})
                 sent.append({"id": message_id, "quoteToken": secrets.token_urlsafe(16)})
-            self.sent_this_month += len(messages)
+            if via != "reply":  # replies are free; the rest count once per recipient
+                self.sent_this_month += 1
         return sent
 
     def deliver_many(self, user_ids: list[str], messages: list[dict[str, Any]], via: str) -> int:
@@ -150,7 +151,7 @@ class State:
         with self.lock:
             for user_id in user_ids:
                 self.user(user_id).received.extend(records)
-            self.sent_this_month += len(messages) * len(user_ids)
+            self.sent_this_month += len(user_ids)  # per recipient, however many bubbles
         return len(user_ids)
 
     def aggregate(self, unit: str, recipients: int) -> None:

@@ -271,15 +271,18 @@ def delivery_estimate(delivery: Delivery) -> int:
 
 
 def quota_warning(delivery: Delivery, recipients: int) -> str:
-    """A warning when this delivery would take the channel past this month's message limit."""
+    """A warning when this delivery would take the channel past this month's message limit.
+
+    LINE counts a push or multicast per recipient: one request of up to five message objects to
+    one resident is one message, whatever the number of bubbles (PLATFORM-FACTS "Message
+    counting")."""
     try:
         quota: Quota = transport_for(delivery.channel).message_quota(delivery.channel)
     except ChannelError:
         return _("今月の送信上限を LINE から取得できませんでした。")
     if quota.limit is None:
         return ""
-    messages = max(len(v.get("messages", [])) for v in delivery.content.values()) if delivery.content else 1
-    needed = recipients * messages
+    needed = recipients
     left = quota.limit - quota.used
     if needed > left:
         return _("今月の送信上限を超えます: 残り %(left)s 通に対し、この配信は約 %(needed)s 通です。") % {

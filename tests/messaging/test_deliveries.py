@@ -400,6 +400,24 @@ def test_quota_warning(sim: Sim, channel: Channel, author: Any) -> None:
     assert "今月の送信上限を超えます" in quota_warning(delivery, 150)
 
 
+def test_quota_counts_recipients_not_bubbles(sim: Sim, channel: Channel, author: Any, approver: Any) -> None:
+    """LINE counts one message per recipient, however many of the five bubbles it carries."""
+    five = {"ja": {"messages": [{"type": "text", "text": f"お知らせ {n}"} for n in range(1, 6)]}}
+    sim.configure(quota=100)
+    delivery = draft(author, channel, content=five)
+    assert quota_warning(delivery, 100) == ""  # 100 recipients × 5 bubbles is 100, not 500
+    warning = quota_warning(delivery, 101)
+    assert "残り 100 通" in warning and "約 101 通" in warning
+    # linesim counts the same way: a delivery of five bubbles to 30 friends uses 30.
+    make_residents(channel, 30, sim=sim)
+    approved(author, approver, delivery)
+    run_tasks()
+    assert received(sim) == {"5": 30}
+    assert transport_for(channel).message_quota(channel).used == 30
+    assert "今月の送信上限を超えます" in quota_warning(delivery, 71)
+    assert quota_warning(delivery, 70) == ""
+
+
 def test_a_change_after_submission_needs_approval_again(channel: Channel, author: Any, approver: Any) -> None:
     delivery = draft(author, channel)
     delivery_submit(delivery, actor=author)
