@@ -288,11 +288,14 @@ class StepEnrollment(models.Model):
     sequence = models.ForeignKey(StepSequence, on_delete=models.CASCADE, related_name="enrollments")
     resident = models.ForeignKey(Resident, on_delete=models.CASCADE, related_name="+")
     anchored_at = models.DateTimeField()
+    # When the first of its steps not yet sent is due (steps.py): the job reads only enrolments
+    # that are due, oldest first, so residents waiting for later steps never hold back a day 0.
+    next_due_at = models.DateTimeField(null=True, blank=True)
     finished = models.BooleanField(default=False)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["sequence", "resident"], name="step_enrollment_once")]
-        indexes = [models.Index(fields=["finished", "sequence"])]
+        indexes = [models.Index(fields=["sequence", "finished", "next_due_at"], name="step_enrollment_due")]
 
     def __str__(self) -> str:
         return f"{self.resident_id} in {self.sequence}"
