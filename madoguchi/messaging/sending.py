@@ -292,7 +292,7 @@ def batch_send(batch: DeliveryBatch) -> bool:
                 user_ids=batch.user_ids.split("\n"),
                 messages=messages,
                 dedupe_key=batch.dedupe_key,
-                aggregation_unit=run.aggregation_unit,
+                aggregation_unit=run.aggregation_unit or None,
             )
     except ChannelError as exc:
         final = exc.permanent or attempts >= BATCH_MAX_ATTEMPTS

@@ -13,7 +13,7 @@ from typing import Any
 from dateutil.relativedelta import relativedelta
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -245,6 +245,7 @@ def run_start(delivery: Delivery) -> DeliveryRun:
         number=number,
         method=run_method(delivery),
         priority=EMERGENCY_PRIORITY if delivery.is_emergency else 0,
+        aggregation_unit=DeliveryRun.aggregation_unit_for(delivery.pk, number),
     )
     now = timezone.now()
     delivery.status = Delivery.Status.SENDING
@@ -319,7 +320,7 @@ def run_insight_refresh(run: DeliveryRun) -> DeliveryRun:
         channel,
         sent_on=timezone.localdate(run.started_at),
         request_id=run.line_request_id or None,
-        aggregation_unit=None if run.line_request_id else run.aggregation_unit,
+        aggregation_unit=None if run.line_request_id else (run.aggregation_unit or None),
     )
     run.insight_checked_at = timezone.now()
     if insight is not None:
@@ -330,12 +331,15 @@ def run_insight_refresh(run: DeliveryRun) -> DeliveryRun:
 
 
 def runs_insight_refresh() -> int:
-    """Periodic: figures for runs finished in the last two weeks, once a day each."""
+    """Periodic: figures for runs finished in the last two weeks (cancelled ones too, for what
+    they sent), once a day each."""
     since = timezone.now() - timedelta(days=14)
     checked = 0
-    for run in DeliveryRun.objects.filter(
-        status=DeliveryRun.Status.DONE, finished_at__gte=since
-    ).select_related("delivery__channel"):
+    for run in (
+        DeliveryRun.objects.filter(finished_at__gte=since)
+        .filter(Q(status=DeliveryRun.Status.DONE) | Q(status=DeliveryRun.Status.CANCELLED, sent__gt=0))
+        .select_related("delivery__channel")
+    ):
         if run.insight_checked_at and run.insight_checked_at > timezone.now() - timedelta(hours=20):
             continue
         try:
