@@ -14,7 +14,12 @@ what each friend received. Peak RSS is the worker's high-water mark (VmHWM).
   .venv/bin/python bench/delivery_fanout.py                   # 1,000,000 residents
   .venv/bin/python bench/delivery_fanout.py --residents 100000
 
-Ends with one line of key=value figures per run; the last line is the crash run.
+Ends with one line of key=value figures per run, clean then crash (the last line):
+
+  residents=… wall_s=… bound_s=… ratio=… peak_rss_mb=… duplicates=… missed=… run=… batches=…
+  http_409=… http_429=… worker_cpu_s=… linesim_cpu_s=…
+
+`--database` names the PostgreSQL database it drops and makes (its own; default below).
 """
 
 from __future__ import annotations
@@ -37,6 +42,8 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 DATABASE = "madoguchi_bench_fanout"
 MULTICAST_MAX, MULTICAST_PER_SECOND = 500, 200
+# Each run's line starts with these, in this order (issue 4); more figures follow `missed`.
+FIGURE_KEYS = ("residents", "wall_s", "bound_s", "ratio", "peak_rss_mb", "duplicates", "missed")
 
 
 def free_port() -> int:
@@ -68,12 +75,12 @@ def user_id(number: int) -> str:
     return f"U{number:032x}"
 
 
-def load_residents(count: int, channel_id: int) -> None:
+def load_residents(count: int, channel_id: int, database: str) -> None:
     """COPY residents in: far faster than the ORM for a million rows."""
     import psycopg
 
     started = time.monotonic()
-    with psycopg.connect(f"postgresql://postgres@127.0.0.1:5432/{DATABASE}") as conn, conn.cursor() as cur:
+    with psycopg.connect(f"postgresql://postgres@127.0.0.1:5432/{database}") as conn, conn.cursor() as cur:
         columns = (
             "channel_id, line_user_id, display_name, picture_url, language, status, followed_at, created_at,"
             " audience, age_band, terms_version"
@@ -209,16 +216,17 @@ def one_run(
     multicasts = summary["endpoints"].get("POST /v2/bot/message/multicast", {}).get("statuses", {})
     run.refresh_from_db()
     bound = math.ceil(count / MULTICAST_MAX) / MULTICAST_PER_SECOND
+    # The issue's keys first, in its order (FIGURE_KEYS); the rest after `missed`.
     return {
-        "run": name,
         "residents": count,
-        "batches": run.batches,
         "wall_s": round(wall, 2),
         "bound_s": round(bound, 2),
         "ratio": round(wall / bound, 3),
         "peak_rss_mb": round(max(rss), 1),
         "duplicates": sum((k - 1) * v for k, v in histogram.items() if k > 1),
         "missed": histogram.get(0, 0),
+        "run": name,
+        "batches": run.batches,
         "http_409": multicasts.get("409", 0),
         "http_429": multicasts.get("429", 0),
         # Where the wall time went, on a machine whose cores the worker, linesim and PostgreSQL share.
@@ -234,7 +242,9 @@ def main() -> None:
     parser.add_argument("--residents", type=int, default=1_000_000)
     parser.add_argument("--senders", type=int, default=12, help="sender threads in the worker")
     parser.add_argument("--skip-crash", action="store_true")
+    parser.add_argument("--database", default=DATABASE, help="dropped and made afresh")
     args = parser.parse_args()
+    database = args.database
 
     data_dir = tempfile.mkdtemp(prefix="madoguchi-bench-")
     sim_port = free_port()
@@ -242,7 +252,7 @@ def main() -> None:
         **os.environ,
         "MADOGUCHI_DATA_DIR": data_dir,
         "MADOGUCHI_LOG_LEVEL": "WARNING",
-        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DATABASE}",
+        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{database}",
         "MADOGUCHI_LINE_API_HOST": f"http://127.0.0.1:{sim_port}",
         "MADOGUCHI_DELIVERY_SENDERS": str(args.senders),
         # A killed worker's claimed batches are taken over after this long (they are resent under
@@ -250,8 +260,8 @@ def main() -> None:
         "MADOGUCHI_DELIVERY_STALE_SECONDS": "3",
     }
     os.environ.update(env)
-    subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", DATABASE], check=True)
-    subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", DATABASE], check=True)
+    subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", database], check=True)
+    subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", database], check=True)
     madoguchi = [sys.executable, "-m", "madoguchi"]
     subprocess.run([*madoguchi, "migrate", "-v0"], env=env, check=True)
     subprocess.run([*madoguchi, "demo_setup"], env=env, check=True, stdout=subprocess.DEVNULL)
@@ -270,7 +280,7 @@ def main() -> None:
         django.setup()
         from madoguchi.core.models import Channel
 
-        load_residents(args.residents, Channel.objects.get(slug="main").pk)
+        load_residents(args.residents, Channel.objects.get(slug="main").pk, database)
         make_friends(sim, args.residents)
         print(
             f"machine: {platform.machine()} {os.cpu_count()} cpus, Python {platform.python_version()},"
@@ -281,6 +291,7 @@ def main() -> None:
         if not args.skip_crash:
             runs.append(one_run("crash", args.residents, env, sim, linesim.pid, crash=True))
         for figures in runs:
+            assert tuple(figures)[: len(FIGURE_KEYS)] == FIGURE_KEYS
             print(" ".join(f"{key}={value}" for key, value in figures.items()), flush=True)
     finally:
         linesim.terminate()

@@ -89,7 +89,12 @@ async def send(request: Request) -> Response:
 
 
 async def messages(request: Request) -> Response:
-    user = _state(request).users.get(request.path_params["userId"])
+    """What the user received; with `?seen=1` (the phone page) they are displayed, so LINE's
+    insight counts the user as having opened them."""
+    state = _state(request)
+    if request.query_params.get("seen") in ("1", "true"):
+        state.seen(request.path_params["userId"])
+    user = state.users.get(request.path_params["userId"])
     received = [{k: v for k, v in m.items() if k != "id"} for m in (user.received if user else [])]
     return JSONResponse(received)
 

@@ -64,6 +64,7 @@ def _friends(call: Call) -> list[str]:
 
 
 def _over_quota(call: Call, count: int) -> bool:
+    """LINE counts pushes, multicasts and broadcasts per recipient (5 bubbles to one user = 1)."""
     return call.state.sent_this_month + count > call.state.quota
 
 
@@ -84,15 +85,21 @@ async def push(call: Call) -> Result:
     if refused:
         return refused
     messages = call.json["messages"]
-    if _over_quota(call, len(messages)):
+    if _over_quota(call, 1):
         return _error(429, "You have reached your monthly limit.")
     user = call.state.users.get(call.json["to"])
+    units = call.json.get("customAggregationUnits") or []
     if user and user.friend:
         sent = call.state.deliver(user.user_id, messages, "push")
+        for unit in units:
+            call.state.aggregate(unit, 1)
     else:
         # LINE accepts a push to someone who blocked the account, and delivers nothing.
         sent = [{"id": str(uuid.uuid4().int)[:18], "quoteToken": uuid.uuid4().hex} for _ in messages]
-    return 200, {"sentMessages": sent}, _accept(call, key, sent)
+    headers = _accept(call, key, sent)
+    if user and user.friend:
+        call.state.track([m["id"] for m in sent], headers["x-line-request-id"], units[0] if units else None)
+    return 200, {"sentMessages": sent}, headers
 
 
 async def multicast(call: Call) -> Result:
@@ -104,12 +111,15 @@ async def multicast(call: Call) -> Result:
         for uid in dict.fromkeys(call.json["to"])
         if uid in call.state.users and call.state.users[uid].friend
     ]
-    if _over_quota(call, len(recipients) * len(call.json["messages"])):
+    if _over_quota(call, len(recipients)):
         return _error(429, "You have reached your monthly limit.")
-    count = call.state.deliver_many(recipients, call.json["messages"], "multicast")
-    for unit in call.json.get("customAggregationUnits") or []:
+    count, ids = call.state.deliver_many(recipients, call.json["messages"], "multicast")
+    units = call.json.get("customAggregationUnits") or []
+    for unit in units:
         call.state.aggregate(unit, count)
-    return 200, {}, _accept(call, key, [{} for _ in range(count)])
+    headers = _accept(call, key, [{} for _ in range(count)])
+    call.state.track(ids, headers["x-line-request-id"], units[0] if units else None)
+    return 200, {}, headers
 
 
 async def broadcast(call: Call, via: str = "broadcast") -> Result:
@@ -117,10 +127,11 @@ async def broadcast(call: Call, via: str = "broadcast") -> Result:
     if refused:
         return refused
     friends = _friends(call)
-    if _over_quota(call, len(friends) * len(call.json["messages"])):
+    if _over_quota(call, len(friends)):
         return _error(429, "You have reached your monthly limit.")
-    count = call.state.deliver_many(friends, call.json["messages"], via)
+    count, ids = call.state.deliver_many(friends, call.json["messages"], via)
     headers = _accept(call, key, [{} for _ in range(count)])
+    call.state.track(ids, headers["x-line-request-id"], None)
     return (202 if via == "narrowcast" else 200), {}, headers
 
 
@@ -198,16 +209,19 @@ async def loading(call: Call) -> Result:
 
 
 async def insight_event(call: Call) -> Result:
-    entry = call.state.requests.get(call.request.query_params.get("requestId", ""))
+    # Opened (uniqueImpression) is how many recipients' phone pages displayed the request's
+    # messages; linesim does not see taps on links, so clicks stay null (LINE's "no figure").
+    request_id = call.request.query_params.get("requestId", "")
+    entry = call.state.requests.get(request_id)
     delivered = entry["sent"] if entry else 0
     return (
         200,
         {
             "overview": {
-                "requestId": call.request.query_params.get("requestId", ""),
+                "requestId": request_id,
                 "timestamp": int(time.time()),
                 "delivered": delivered,
-                "uniqueImpression": None,
+                "uniqueImpression": call.state.opened_count("request:" + request_id) if entry else None,
                 "uniqueClick": None,
                 "uniqueMediaPlayed": None,
                 "uniqueMediaPlayed100Percent": None,
@@ -220,12 +234,13 @@ async def insight_event(call: Call) -> Result:
 
 
 async def insight_unit(call: Call) -> Result:
-    # linesim does not model who opened what: LINE reports null below 20 people, so do we.
+    # What was sent under the unit: opened (uniqueImpression) is how many of its recipients'
+    # phone pages displayed its messages; linesim does not see taps on links, so clicks stay null.
     unit = call.request.query_params.get("customAggregationUnit", "")
     if unit not in call.state.units:
         return _error(404, "Not found")
     overview = {
-        "uniqueImpression": None,
+        "uniqueImpression": call.state.opened_count("unit:" + unit),
         "uniqueClick": None,
         "uniqueMediaPlayed": None,
         "uniqueMediaPlayed100Percent": None,

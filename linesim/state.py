@@ -97,6 +97,10 @@ class State:
         self.liff_apps: dict[str, dict[str, Any]] = {}  # LIFF id → app (kept across reset, as channels)
         self.requests: dict[str, dict[str, Any]] = {}  # request id → what was sent (insight, narrowcast)
         self.units: dict[str, int] = {}  # custom aggregation unit → recipients (insight)
+        # Insight's "opened": which request / unit each delivered message record belongs to, and
+        # who displayed one (the phone page, or GET /_sim/users/{id}/messages?seen=1).
+        self.origins: dict[str, tuple[str, str | None]] = {}  # message id → (request id, unit)
+        self.opened: dict[str, set[str]] = defaultdict(set)  # "request:<id>" | "unit:<name>" → users
         self.faults: list[Fault] = []
         self.windows: dict[tuple[str, str], deque[float]] = defaultdict(deque)
         self.endpoint_stats: dict[str, dict[str, Any]] = {}
@@ -136,12 +140,16 @@ class State:
                 message_id = str(secrets.randbelow(10**17) + 10**17)
                 user.received.append({**message, "via": via, "at": now_iso(), "id": message_id})
                 sent.append({"id": message_id, "quoteToken": secrets.token_urlsafe(16)})
-            self.sent_this_month += len(messages)
+            if via != "reply":  # replies are free; the rest count once per recipient
+                self.sent_this_month += 1
         return sent
 
-    def deliver_many(self, user_ids: list[str], messages: list[dict[str, Any]], via: str) -> int:
+    def deliver_many(
+        self, user_ids: list[str], messages: list[dict[str, Any]], via: str
+    ) -> tuple[int, list[str]]:
         """Record the same messages as received by many users (multicast, broadcast): one record
-        per message shared by all of them, so a million recipients cost a million list appends."""
+        per message shared by all of them, so a million recipients cost a million list appends.
+        Returns how many received them and the records' message ids."""
         at = now_iso()
         records = [
             {**message, "via": via, "at": at, "id": str(secrets.randbelow(10**17) + 10**17)}
@@ -150,12 +158,33 @@ class State:
         with self.lock:
             for user_id in user_ids:
                 self.user(user_id).received.extend(records)
-            self.sent_this_month += len(messages) * len(user_ids)
-        return len(user_ids)
+            self.sent_this_month += len(user_ids)  # per recipient, however many bubbles
+        return len(user_ids), [record["id"] for record in records]
 
     def aggregate(self, unit: str, recipients: int) -> None:
         with self.lock:
             self.units[unit] = self.units.get(unit, 0) + recipients
+
+    def track(self, message_ids: list[str], request_id: str, unit: str | None) -> None:
+        """Remember which request (and aggregation unit) these message records were sent under."""
+        with self.lock:
+            for message_id in message_ids:
+                self.origins[message_id] = (request_id, unit)
+
+    def seen(self, user_id: str) -> None:
+        """The user's chat displayed everything they received: insight counts them as opened."""
+        with self.lock:
+            user = self.users.get(user_id)
+            for record in user.received if user else []:
+                origin = self.origins.get(record.get("id", ""))
+                if origin is not None:
+                    self.opened["request:" + origin[0]].add(user_id)
+                    if origin[1]:
+                        self.opened["unit:" + origin[1]].add(user_id)
+
+    def opened_count(self, key: str) -> int:
+        with self.lock:
+            return len(self.opened.get(key, ()))
 
     # reply tokens
 
@@ -247,6 +276,8 @@ class State:
             self.sent_this_month = 0
             self.requests.clear()
             self.units.clear()
+            self.origins.clear()
+            self.opened.clear()
 
 
 def request_id() -> str:

@@ -407,3 +407,36 @@ def test_rich_menu_aliases_and_batch(sim, line):
     bad = line.post("/v2/bot/richmenu/batch", json={"operations": [{"type": "link", "from": first}]})
     assert bad.status_code == 400  # "to" is required for link
     assert line.delete("/v2/bot/richmenu/alias/resident").status_code == 200
+
+
+def test_insight_counts_what_was_sent_under_a_unit_or_request_and_opened_on_the_phone(sim, line):
+    sim.post("/_sim/reset", json={"users": True})  # the broadcast reaches only these five
+    users = [f"U{n:032x}" for n in range(1, 6)]
+    for user in users:
+        follow(sim, user)
+    body = {"to": users, "messages": [TEXT, TEXT], "customAggregationUnits": ["week_1"]}
+    assert line.post("/v2/bot/message/multicast", json=body).status_code == 200
+    broadcast = line.post("/v2/bot/message/broadcast", json={"messages": [TEXT]})
+    request_id = broadcast.headers["x-line-request-id"]
+    period = {"from": "20260101", "to": "20260131"}
+
+    def unit(name):
+        return line.get(
+            "/v2/bot/insight/message/event/aggregation", params={"customAggregationUnit": name, **period}
+        )
+
+    assert unit("week_1").json()["overview"]["uniqueImpression"] == 0
+    assert unit("week_2").status_code == 404
+    for user in users[:3]:
+        sim.get(f"/_sim/users/{user}/messages", params={"seen": 1})  # as the phone page asks
+    sim.get(f"/_sim/users/{users[4]}/messages")  # read without being displayed
+    assert unit("week_1").json()["overview"] == {
+        "uniqueImpression": 3,
+        "uniqueClick": None,
+        "uniqueMediaPlayed": None,
+        "uniqueMediaPlayed100Percent": None,
+    }
+    event = line.get("/v2/bot/insight/message/event", params={"requestId": request_id}).json()["overview"]
+    assert event["delivered"] == 5 and event["uniqueImpression"] == 3
+    # Quota counts recipients: the multicast of two bubbles to five and the broadcast to five are 10.
+    assert line.get("/v2/bot/message/quota/consumption").json() == {"totalUsage": 10}

@@ -29,6 +29,7 @@ from django.utils.translation import gettext_lazy as _
 
 from madoguchi.bulky import calendar
 from madoguchi.bulky.models import Booking, BookingLine, CollectionDay, Item, SavedAddress
+from madoguchi.bulky.tagging import tag_residents_who_booked
 from madoguchi.core.audit import audit_record
 from madoguchi.residents.models import District, Resident
 
@@ -186,6 +187,8 @@ def booking_create(
                 ip_address=ip_address,
                 data={"via": booking.via, "day": day.pk, "pieces": sum(q for _i, q in lines)},
             )
+            if resident is not None:
+                tag_residents_who_booked(resident)  # after the audit entry: see tagging.py
     except IntegrityError:
         raise BookingError(ALREADY) from None
     return booking
@@ -271,7 +274,8 @@ def booking_cancel(booking: Booking, *, actor: Staff | None = None, ip_address: 
         current.save(update_fields=["status", "updated_at"])
         _give_back(current.day_id)
         audit_record(action="bulky.booking.cancelled", actor=actor, obj=current, ip_address=ip_address)
-        if current.resident_id is not None:
+        if current.resident is not None:
+            tag_residents_who_booked(current.resident)
             _confirm_later(current, "cancelled")
     return current
 

@@ -153,6 +153,9 @@ class DeliveryRun(models.Model):
     sent = models.PositiveIntegerField(_("送信数"), default=0)
     failed = models.PositiveIntegerField(_("失敗数"), default=0)
     line_request_id = models.CharField(max_length=64, blank=True)  # broadcast
+    # LINE's insight counts a multicast's opens under this unit (set as the run starts; runs
+    # before per-run units shared their delivery's `madoguchi_d<id>`).
+    aggregation_unit = models.CharField(max_length=30, blank=True)
     opened = models.PositiveIntegerField(_("開封数"), null=True, blank=True)
     clicked = models.PositiveIntegerField(_("クリック数"), null=True, blank=True)
     insight_checked_at = models.DateTimeField(null=True, blank=True)
@@ -168,10 +171,11 @@ class DeliveryRun(models.Model):
     def __str__(self) -> str:
         return f"{self.delivery} #{self.number}"
 
-    @property
-    def aggregation_unit(self) -> str:
-        """LINE's insight groups multicasts by this name ([a-zA-Z0-9_]{1,30})."""
-        return f"madoguchi_d{self.delivery_id}"[:30]
+    @staticmethod
+    def aggregation_unit_for(delivery_id: int, number: int) -> str:
+        """The run's own name for LINE's insight ([a-zA-Z0-9_]{1,30}, one per request): each run of a
+        recurring delivery is counted apart. Short enough for ids of 9 digits and 8-digit runs."""
+        return f"madoguchi_d{delivery_id}_r{number}"[:30]
 
 
 class DeliveryBatch(models.Model):
@@ -288,11 +292,14 @@ class StepEnrollment(models.Model):
     sequence = models.ForeignKey(StepSequence, on_delete=models.CASCADE, related_name="enrollments")
     resident = models.ForeignKey(Resident, on_delete=models.CASCADE, related_name="+")
     anchored_at = models.DateTimeField()
+    # When the first of its steps not yet sent is due (steps.py): the job reads only enrolments
+    # that are due, oldest first, so residents waiting for later steps never hold back a day 0.
+    next_due_at = models.DateTimeField(null=True, blank=True)
     finished = models.BooleanField(default=False)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["sequence", "resident"], name="step_enrollment_once")]
-        indexes = [models.Index(fields=["finished", "sequence"])]
+        indexes = [models.Index(fields=["sequence", "finished", "next_due_at"], name="step_enrollment_due")]
 
     def __str__(self) -> str:
         return f"{self.resident_id} in {self.sequence}"

@@ -7,8 +7,10 @@
     {"field": "friend_since", "after": "2026-04-01"}         and/or "before"
     {"field": "registered", "is": true}                       registered, has_children
 
-An empty tree ({} or {"all": []}) is every friend. Blocked residents and the counseling line are
-never counted, whatever the conditions say.
+An empty tree ({} or {"all": []}) is every friend; an empty {"any": []} is nobody (so
+{"not": {"all": []}} is nobody and {"not": {"any": []}} everyone). For an emergency an interest
+condition never narrows who is reached: it holds for everyone (and its "not" too). Blocked
+residents and the counseling line are never counted, whatever the conditions say.
 """
 
 from __future__ import annotations
@@ -129,22 +131,39 @@ def _language_q(values: list[str]) -> Q:
     return q
 
 
-def _compile(node: dict[str, Any], *, ignore_interests: bool) -> Q:
+# A compiled condition: True (every resident), False (nobody) or a Q that is neither. Django's
+# empty Q() cannot stand for "everyone": `Q(pk__in=[]) | Q()` is still nobody and `~Q()` is
+# everyone, so the constants are kept apart until the end.
+Compiled = bool | Q
+
+
+def _compile(node: dict[str, Any], *, ignore_interests: bool, positive: bool = True) -> Compiled:
+    """`positive` is False under an odd number of `not`s (for interests in an emergency)."""
     if "all" in node:
-        q = Q()
-        for item in node["all"]:
-            q &= _compile(item, ignore_interests=ignore_interests)
+        parts = [_compile(item, ignore_interests=ignore_interests, positive=positive) for item in node["all"]]
+        if any(part is False for part in parts):
+            return False
+        queries = [part for part in parts if not isinstance(part, bool)]
+        if not queries:
+            return True  # an empty "all" is everyone
+        q = queries[0]
+        for part in queries[1:]:
+            q &= part
         return q
     if "any" in node:
-        if not node["any"]:
-            return Q(pk__in=[])
-        q = Q(pk__in=[])
-        for item in node["any"]:
-            q |= _compile(item, ignore_interests=ignore_interests)
+        parts = [_compile(item, ignore_interests=ignore_interests, positive=positive) for item in node["any"]]
+        if any(part is True for part in parts):
+            return True
+        queries = [part for part in parts if not isinstance(part, bool)]
+        if not queries:
+            return False  # an empty "any" is nobody
+        q = queries[0]
+        for part in queries[1:]:
+            q |= part
         return q
     if "not" in node:
-        inner = _compile(node["not"], ignore_interests=ignore_interests)
-        return ~inner if inner else Q()
+        inner = _compile(node["not"], ignore_interests=ignore_interests, positive=not positive)
+        return (not inner) if isinstance(inner, bool) else ~inner
     field = node["field"]
     values = node.get("in", [])
     if field == "district":
@@ -157,8 +176,10 @@ def _compile(node: dict[str, Any], *, ignore_interests: bool) -> Q:
         return _language_q(values)
     if field == "interest":
         if ignore_interests:
-            # An emergency reaches people whatever they chose to hear about.
-            return Q()
+            # An emergency reaches people whatever they chose to hear about: an interest
+            # condition never narrows it. It holds for everyone, and under a "not" for nobody,
+            # so that the "not" holds for everyone.
+            return positive
         through = Resident.interests.through
         return Q(Exists(through.objects.filter(resident_id=OuterRef("pk"), interest__code__in=values)))
     if field == "tag":
@@ -178,6 +199,17 @@ def _compile(node: dict[str, Any], *, ignore_interests: bool) -> Q:
     raise SegmentError(field)
 
 
+def conditions_q(tree: dict[str, Any], *, emergency: bool = False) -> Q:
+    """The (checked) tree as one filter over residents: Q() for everyone, an empty match for
+    nobody."""
+    compiled = _compile(tree, ignore_interests=emergency)
+    if compiled is True:
+        return Q()
+    if compiled is False:
+        return Q(pk__in=[])
+    return compiled
+
+
 def reachable_residents(channel: Channel) -> QuerySet[Resident]:
     """Friends we may send to: not blocked, not anonymised."""
     return Resident.objects.filter(channel=channel, status=Resident.Status.ACTIVE, anonymised_at=None)
@@ -193,7 +225,7 @@ def segment_residents(
     """The residents a delivery reaches. A topic limits it to those who chose that interest; an
     emergency ignores topics and interest conditions, never blocks."""
     tree = conditions_validate(conditions or {})
-    residents = reachable_residents(channel).filter(_compile(tree, ignore_interests=emergency))
+    residents = reachable_residents(channel).filter(conditions_q(tree, emergency=emergency))
     if topic_code and not emergency:
         through = Resident.interests.through
         residents = residents.filter(

@@ -40,6 +40,8 @@ logger = logging.getLogger(__name__)
 PREPARE_CHUNK = 25_000
 BATCH_MAX_ATTEMPTS = 5
 EMERGENCY_PRIORITY = 100
+# Runs whose batches may still go out; a cancelled run's never do.
+ACTIVE_RUN = (DeliveryRun.Status.PREPARING, DeliveryRun.Status.SENDING)
 
 
 def run_recipients(delivery: Delivery) -> Any:
@@ -212,8 +214,8 @@ def batches_claim(limit: int = CLAIM_SIZE, min_priority: int | None = None) -> l
     stamp = timezone.now()
     with transaction.atomic():
         rows = list(
-            DeliveryBatch.objects.select_for_update(skip_locked=True)
-            .filter(state=DeliveryBatch.State.PENDING)
+            DeliveryBatch.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(state=DeliveryBatch.State.PENDING, run__status__in=ACTIVE_RUN)
             .filter(priority__gte=min_priority if min_priority is not None else -32768)
             .order_by("-priority", "id")
             .values_list("id", "priority")[:limit]
@@ -241,13 +243,32 @@ def batch_claim(min_priority: int | None = None) -> DeliveryBatch | None:
 
 def batches_release(batches: list[DeliveryBatch]) -> None:
     """Claimed batches a sender stopped before sending go back to pending at once."""
-    DeliveryBatch.objects.filter(
+    held = DeliveryBatch.objects.filter(
         pk__in=[batch.pk for batch in batches], state=DeliveryBatch.State.SENDING
-    ).update(state=DeliveryBatch.State.PENDING)
+    )
+    held.filter(run__status__in=ACTIVE_RUN).update(state=DeliveryBatch.State.PENDING)
+    held.exclude(run__status__in=ACTIVE_RUN).update(state=DeliveryBatch.State.CANCELLED)
+
+
+def _still_to_send(batch: DeliveryBatch) -> bool:
+    """The batch is still ours and its run was not cancelled (asked just before LINE is called:
+    a cancel stops every batch not yet on its way, even one a sender already holds)."""
+    return DeliveryBatch.objects.filter(
+        pk=batch.pk, state=DeliveryBatch.State.SENDING, run__status__in=ACTIVE_RUN
+    ).exists()
+
+
+def _drop_if_cancelled(batch: DeliveryBatch) -> None:
+    DeliveryBatch.objects.filter(pk=batch.pk, state=DeliveryBatch.State.SENDING).exclude(
+        run__status__in=ACTIVE_RUN
+    ).update(state=DeliveryBatch.State.CANCELLED)
 
 
 def batch_send(batch: DeliveryBatch) -> bool:
-    """Send one claimed batch; True when it went out (or had gone out before a crash)."""
+    """Send one claimed batch; True when it went out (or had gone out before a crash).
+
+    Nothing is sent when the run was cancelled (or the batch taken from us) since it was claimed.
+    """
     run = batch.run
     delivery = run.delivery
     channel = delivery.channel
@@ -256,26 +277,37 @@ def batch_send(batch: DeliveryBatch) -> bool:
     attempts = batch.attempts + 1
     try:
         if run.method == DeliveryRun.Method.BROADCAST:
+            if not _still_to_send(batch):
+                _drop_if_cancelled(batch)
+                return False
             request_id = transport.broadcast(channel, messages=messages, dedupe_key=batch.dedupe_key)
             DeliveryRun.objects.filter(pk=run.pk).update(line_request_id=request_id)
         else:
             _pacer.wait(channel.pk)
+            if not _still_to_send(batch):
+                _drop_if_cancelled(batch)
+                return False
             transport.multicast(
                 channel,
                 user_ids=batch.user_ids.split("\n"),
                 messages=messages,
                 dedupe_key=batch.dedupe_key,
-                aggregation_unit=run.aggregation_unit,
+                aggregation_unit=run.aggregation_unit or None,
             )
     except ChannelError as exc:
         final = exc.permanent or attempts >= BATCH_MAX_ATTEMPTS
-        DeliveryBatch.objects.filter(pk=batch.pk).update(
+        # Conditional: a batch cancelled while its request was refused stays cancelled.
+        DeliveryBatch.objects.filter(
+            pk=batch.pk, state=DeliveryBatch.State.SENDING, run__status__in=ACTIVE_RUN
+        ).update(
             state=DeliveryBatch.State.FAILED if final else DeliveryBatch.State.PENDING,
             attempts=attempts,
             error=exc.message[:500],
         )
+        _drop_if_cancelled(batch)
         logger.warning("delivery batch %s failed (attempt %s): %s", batch.dedupe_key, attempts, exc.status)
         return False
+    # Unconditional: it went out, even if the run was cancelled while LINE was answering.
     DeliveryBatch.objects.filter(pk=batch.pk).update(
         state=DeliveryBatch.State.SENT, attempts=attempts, error=""
     )
@@ -387,16 +419,33 @@ def pump(run_id: int | None = None, *, seconds: float | None = None) -> PumpResu
 
 
 def next_pending_batch() -> DeliveryBatch | None:
-    pending = DeliveryBatch.objects.filter(state=DeliveryBatch.State.PENDING).select_related("run")
+    pending = DeliveryBatch.objects.filter(
+        state=DeliveryBatch.State.PENDING, run__status__in=ACTIVE_RUN
+    ).select_related("run")
     return pending.order_by("-priority", "id").first()
 
 
 # Finish
 
 
+def run_figures(run_id: int) -> dict[str, int]:
+    """Recipients of the run's sent and failed batches."""
+    figures: dict[str, int] = DeliveryBatch.objects.filter(run_id=run_id).aggregate(
+        sent=Sum("size", filter=Q(state=DeliveryBatch.State.SENT), default=0),
+        failed=Sum("size", filter=Q(state=DeliveryBatch.State.FAILED), default=0),
+        failed_batches=Count("id", filter=Q(state=DeliveryBatch.State.FAILED)),
+    )
+    return figures
+
+
 def run_finish_if_done(run_id: int) -> bool:
     """Close a run whose batches are all sent or failed; record its figures."""
     run = DeliveryRun.objects.filter(pk=run_id).select_related("delivery").first()
+    if run is not None and run.status == DeliveryRun.Status.CANCELLED:
+        # What went out before (or while) it was cancelled still counts.
+        figures = run_figures(run_id)
+        DeliveryRun.objects.filter(pk=run_id).update(sent=figures["sent"], failed=figures["failed"])
+        return False
     if run is None or run.status != DeliveryRun.Status.SENDING:
         return False
     open_batches = DeliveryBatch.objects.filter(
@@ -404,11 +453,7 @@ def run_finish_if_done(run_id: int) -> bool:
     ).exists()
     if open_batches:
         return False
-    figures = DeliveryBatch.objects.filter(run_id=run_id).aggregate(
-        sent=Sum("size", filter=Q(state=DeliveryBatch.State.SENT), default=0),
-        failed=Sum("size", filter=Q(state=DeliveryBatch.State.FAILED), default=0),
-        failed_batches=Count("id", filter=Q(state=DeliveryBatch.State.FAILED)),
-    )
+    figures = run_figures(run_id)
     with transaction.atomic():
         done = DeliveryRun.objects.filter(pk=run_id, status=DeliveryRun.Status.SENDING).update(
             status=DeliveryRun.Status.DONE,
@@ -432,14 +477,15 @@ def run_finish_if_done(run_id: int) -> bool:
 
 def claims_release_dead() -> int:
     """Batches held by a dead worker go back to pending: at once when it was of this machine
-    (its process is gone), else once the claim is stale. Returns how many."""
+    (its process is gone), else once the claim is stale. Returns how many. Those of a cancelled
+    run are cancelled instead, never sent."""
     sending = DeliveryBatch.objects.filter(state=DeliveryBatch.State.SENDING)
     claimers = sending.order_by().values_list("claimed_by", flat=True).distinct()
     gone = [claimer for claimer in claimers if claimer and process_gone(claimer)]
     stale = timezone.now() - timedelta(seconds=settings.DELIVERY_STALE_SECONDS)
-    return sending.filter(Q(claimed_at__lt=stale) | Q(claimed_by__in=gone)).update(
-        state=DeliveryBatch.State.PENDING
-    )
+    dead = sending.filter(Q(claimed_at__lt=stale) | Q(claimed_by__in=gone))
+    dead.exclude(run__status__in=ACTIVE_RUN).update(state=DeliveryBatch.State.CANCELLED)
+    return dead.filter(run__status__in=ACTIVE_RUN).update(state=DeliveryBatch.State.PENDING)
 
 
 def runs_resume() -> int:

@@ -13,7 +13,7 @@ from typing import Any
 from dateutil.relativedelta import relativedelta
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -23,7 +23,13 @@ from madoguchi.core.models import Channel
 from madoguchi.messaging.content import content_messages, content_validate, variant_for
 from madoguchi.messaging.models import Delivery, DeliveryBatch, DeliveryRun, MessageTemplate, Segment
 from madoguchi.messaging.segments import conditions_validate
-from madoguchi.messaging.sending import EMERGENCY_PRIORITY, _task_priority, run_method, run_recipients
+from madoguchi.messaging.sending import (
+    EMERGENCY_PRIORITY,
+    _task_priority,
+    run_finish_if_done,
+    run_method,
+    run_recipients,
+)
 from madoguchi.residents.models import Interest
 
 
@@ -180,7 +186,9 @@ def delivery_return(delivery: Delivery, *, actor: AbstractBaseUser, reason: str)
 
 @transaction.atomic
 def delivery_cancel(delivery: Delivery, *, actor: AbstractBaseUser) -> Delivery:
-    """Stop it: nothing more is sent (a batch already on its way to LINE still arrives)."""
+    """Stop it: no batch that is not yet on its way to LINE is sent, waiting or already claimed
+    by a sender (senders look again just before each request). A request already made still
+    arrives and is counted as sent."""
     delivery = Delivery.objects.select_for_update().get(pk=delivery.pk)
     if delivery.status in (Delivery.Status.DONE, Delivery.Status.CANCELLED):
         raise DeliveryError(_("この配信はもう中止できません。"))
@@ -189,9 +197,11 @@ def delivery_cancel(delivery: Delivery, *, actor: AbstractBaseUser) -> Delivery:
     )
     stopped = list(runs.values_list("pk", flat=True))
     runs.update(status=DeliveryRun.Status.CANCELLED, finished_at=timezone.now())
-    cancelled = DeliveryBatch.objects.filter(run_id__in=stopped, state=DeliveryBatch.State.PENDING).update(
-        state=DeliveryBatch.State.CANCELLED
-    )
+    cancelled = DeliveryBatch.objects.filter(
+        run_id__in=stopped, state__in=[DeliveryBatch.State.PENDING, DeliveryBatch.State.SENDING]
+    ).update(state=DeliveryBatch.State.CANCELLED)
+    for run_id in stopped:
+        run_finish_if_done(run_id)  # a cancelled run keeps the figures of what went out
     delivery.status = Delivery.Status.CANCELLED
     delivery.cancelled_by = actor  # type: ignore[assignment]
     delivery.next_run_at = None
@@ -235,6 +245,7 @@ def run_start(delivery: Delivery) -> DeliveryRun:
         number=number,
         method=run_method(delivery),
         priority=EMERGENCY_PRIORITY if delivery.is_emergency else 0,
+        aggregation_unit=DeliveryRun.aggregation_unit_for(delivery.pk, number),
     )
     now = timezone.now()
     delivery.status = Delivery.Status.SENDING
@@ -261,15 +272,18 @@ def delivery_estimate(delivery: Delivery) -> int:
 
 
 def quota_warning(delivery: Delivery, recipients: int) -> str:
-    """A warning when this delivery would take the channel past this month's message limit."""
+    """A warning when this delivery would take the channel past this month's message limit.
+
+    LINE counts a push or multicast per recipient: one request of up to five message objects to
+    one resident is one message, whatever the number of bubbles (PLATFORM-FACTS "Message
+    counting")."""
     try:
         quota: Quota = transport_for(delivery.channel).message_quota(delivery.channel)
     except ChannelError:
         return _("今月の送信上限を LINE から取得できませんでした。")
     if quota.limit is None:
         return ""
-    messages = max(len(v.get("messages", [])) for v in delivery.content.values()) if delivery.content else 1
-    needed = recipients * messages
+    needed = recipients
     left = quota.limit - quota.used
     if needed > left:
         return _("今月の送信上限を超えます: 残り %(left)s 通に対し、この配信は約 %(needed)s 通です。") % {
@@ -306,7 +320,7 @@ def run_insight_refresh(run: DeliveryRun) -> DeliveryRun:
         channel,
         sent_on=timezone.localdate(run.started_at),
         request_id=run.line_request_id or None,
-        aggregation_unit=None if run.line_request_id else run.aggregation_unit,
+        aggregation_unit=None if run.line_request_id else (run.aggregation_unit or None),
     )
     run.insight_checked_at = timezone.now()
     if insight is not None:
@@ -317,12 +331,15 @@ def run_insight_refresh(run: DeliveryRun) -> DeliveryRun:
 
 
 def runs_insight_refresh() -> int:
-    """Periodic: figures for runs finished in the last two weeks, once a day each."""
+    """Periodic: figures for runs finished in the last two weeks (cancelled ones too, for what
+    they sent), once a day each."""
     since = timezone.now() - timedelta(days=14)
     checked = 0
-    for run in DeliveryRun.objects.filter(
-        status=DeliveryRun.Status.DONE, finished_at__gte=since
-    ).select_related("delivery__channel"):
+    for run in (
+        DeliveryRun.objects.filter(finished_at__gte=since)
+        .filter(Q(status=DeliveryRun.Status.DONE) | Q(status=DeliveryRun.Status.CANCELLED, sent__gt=0))
+        .select_related("delivery__channel")
+    ):
         if run.insight_checked_at and run.insight_checked_at > timezone.now() - timedelta(hours=20):
             continue
         try:

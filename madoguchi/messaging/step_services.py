@@ -15,6 +15,7 @@ from madoguchi.core.models import Channel
 from madoguchi.messaging.content import content_validate
 from madoguchi.messaging.models import Segment, Step, StepSequence
 from madoguchi.messaging.services import DeliveryError
+from madoguchi.messaging.steps import enrollments_recheck
 
 
 @transaction.atomic
@@ -80,6 +81,7 @@ def step_save(
         step = Step(sequence=sequence)
     step.months, step.days, step.send_time, step.content = months, days, send_time, content
     step.save()
+    enrollments_recheck(sequence)
     audit_record(
         action="messaging.step.created" if created else "messaging.step.changed",
         actor=actor,
@@ -94,3 +96,4 @@ def step_delete(step: Step, *, actor: AbstractBaseUser) -> None:
     sequence = step.sequence
     audit_record(action="messaging.step.deleted", actor=actor, obj=sequence, data={"step": step.pk})
     step.delete()
+    enrollments_recheck(sequence)

@@ -8,10 +8,12 @@ sequence's segment, is skipped.
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from datetime import datetime, timedelta
 
 from dateutil.relativedelta import relativedelta
 from django.db import IntegrityError, transaction
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from madoguchi.channels.base import ChannelError, transport_for
@@ -26,12 +28,17 @@ logger = logging.getLogger(__name__)
 CATCH_UP_DAYS = 7
 
 
+# Enrolments looked at per sequence and run of the job (the most overdue first).
+STEP_CHUNK = 5000
+
+
 def _enroll(resident: Resident, trigger: str) -> None:
+    now = timezone.now()
     for sequence in StepSequence.objects.filter(
         channel_id=resident.channel_id, trigger=trigger, is_active=True
     ):
         StepEnrollment.objects.get_or_create(
-            sequence=sequence, resident=resident, defaults={"anchored_at": timezone.now()}
+            sequence=sequence, resident=resident, defaults={"anchored_at": now, "next_due_at": now}
         )
 
 
@@ -52,14 +59,25 @@ def step_due_at(step: Step, anchor: datetime) -> datetime:
     return timezone.make_aware(datetime.combine(day, step.send_time))
 
 
-def _send(step: Step, resident: Resident, child: Child | None) -> bool:
+def enrollments_recheck(sequence: StepSequence) -> int:
+    """A sequence's steps changed: each unfinished enrolment is looked at again by the next run
+    (which sends only what is due and sets when the next step is)."""
+    unfinished = StepEnrollment.objects.filter(sequence=sequence, finished=False)
+    return unfinished.update(next_due_at=F("anchored_at"))
+
+
+SENT, SETTLED, RETRY = "sent", "settled", "retry"
+
+
+def _send(step: Step, resident: Resident, child: Child | None) -> str:
     """Send one step once: the StepSend row is written first, so a crash never sends it twice
-    (the dedupe key covers a retry of the same row)."""
+    (the dedupe key covers a retry of the same row). SENT, SETTLED (sent before, or refused for
+    good) or RETRY (LINE failed for now: the row is removed so the next run tries again)."""
     try:
         with transaction.atomic():
             StepSend.objects.create(step=step, resident=resident, child=child)
     except IntegrityError:
-        return False
+        return SETTLED
     variant = variant_for(step.content, resident.reply_language)
     params = {"name": resident.display_name, "district": resident.district.name if resident.district else ""}
     try:
@@ -71,15 +89,69 @@ def _send(step: Step, resident: Resident, child: Child | None) -> bool:
         )
     except ChannelError as exc:
         logger.warning("step %s to resident %s failed: %s", step.pk, resident.pk, exc.status)
-        if not exc.permanent:
-            StepSend.objects.filter(step=step, resident=resident, child=child).delete()  # try next time
-        return False
-    return True
+        if exc.permanent:
+            return SETTLED
+        StepSend.objects.filter(step=step, resident=resident, child=child).delete()  # try next time
+        return RETRY
+    return SENT
+
+
+def _reached(sequence: StepSequence) -> QuerySet[Resident]:
+    """Residents the sequence may send to now: in its segment, never the blocked."""
+    return segment_residents(sequence.channel, sequence.segment.conditions if sequence.segment else {})
 
 
 def _eligible(sequence: StepSequence, resident_ids: list[int]) -> set[int]:
-    residents = segment_residents(sequence.channel, sequence.segment.conditions if sequence.segment else {})
-    return set(residents.filter(pk__in=resident_ids).values_list("pk", flat=True))
+    return set(_reached(sequence).filter(pk__in=resident_ids).values_list("pk", flat=True))
+
+
+def _sequence_send_due(sequence: StepSequence, now: datetime) -> int:
+    """Send what is due of one follow/registration sequence: only enrolments whose next step is
+    due are read, the most overdue first, with what they were sent in one query."""
+    steps = list(sequence.steps.all())
+    enrollments = list(
+        StepEnrollment.objects.filter(sequence=sequence, finished=False, next_due_at__lte=now)
+        .order_by("next_due_at", "pk")
+        .select_related("resident__channel", "resident__district")[:STEP_CHUNK]
+    )
+    if not enrollments:
+        return 0
+    resident_ids = [e.resident_id for e in enrollments]
+    done: dict[int, set[int]] = defaultdict(set)
+    for resident_id, step_id in StepSend.objects.filter(
+        step__sequence=sequence, resident_id__in=resident_ids, child=None
+    ).values_list("resident_id", "step_id"):
+        done[resident_id].add(step_id)
+    eligible = _eligible(sequence, resident_ids)
+    skipped: list[StepSend] = []
+    by_due: dict[datetime | None, list[int]] = defaultdict(list)
+    sent = 0
+    for enrollment in enrollments:
+        mine = done[enrollment.resident_id]
+        upcoming: datetime | None = None
+        for step in steps:
+            if step.pk in mine:
+                continue
+            due = step_due_at(step, enrollment.anchored_at)
+            if due > now:
+                upcoming = due if upcoming is None else min(upcoming, due)
+                continue
+            if enrollment.resident_id in eligible:
+                outcome = _send(step, enrollment.resident, None)
+                sent += outcome == SENT
+                if outcome == RETRY:
+                    upcoming = now  # due again at the next run, behind what waited longer
+                    continue
+            else:
+                # Blocked or outside the segment: this step is skipped, not sent later.
+                skipped.append(StepSend(step=step, resident=enrollment.resident, child=None))
+            mine.add(step.pk)
+        by_due[upcoming].append(enrollment.pk)
+    StepSend.objects.bulk_create(skipped, ignore_conflicts=True)
+    # Residents who started on the same day wait for the same moment: one UPDATE per moment.
+    for due_at, pks in by_due.items():
+        StepEnrollment.objects.filter(pk__in=pks).update(next_due_at=due_at, finished=due_at is None)
+    return sent
 
 
 def steps_send_due() -> int:
@@ -88,30 +160,7 @@ def steps_send_due() -> int:
     sent = 0
     sequences = StepSequence.objects.filter(is_active=True).select_related("channel", "segment")
     for sequence in sequences.exclude(trigger=StepSequence.Trigger.CHILD_BIRTHDATE):
-        steps = list(sequence.steps.all())
-        enrollments = list(
-            StepEnrollment.objects.filter(sequence=sequence, finished=False).select_related(
-                "resident__channel", "resident__district"
-            )[:5000]
-        )
-        eligible = _eligible(sequence, [e.resident_id for e in enrollments])
-        for enrollment in enrollments:
-            done = set(
-                StepSend.objects.filter(step__sequence=sequence, resident=enrollment.resident).values_list(
-                    "step_id", flat=True
-                )
-            )
-            for step in steps:
-                if step.pk in done or step_due_at(step, enrollment.anchored_at) > now:
-                    continue
-                if enrollment.resident_id in eligible:
-                    sent += _send(step, enrollment.resident, None)
-                else:
-                    # Blocked or outside the segment: this step is skipped, not sent later.
-                    StepSend.objects.get_or_create(step=step, resident=enrollment.resident, child=None)
-                done.add(step.pk)
-            if all(step.pk in done for step in steps):
-                StepEnrollment.objects.filter(pk=enrollment.pk).update(finished=True)
+        sent += _sequence_send_due(sequence, now)
     today = timezone.localdate()
     for sequence in sequences.filter(trigger=StepSequence.Trigger.CHILD_BIRTHDATE):
         for step in sequence.steps.all():
@@ -119,17 +168,18 @@ def steps_send_due() -> int:
                 continue
             newest = today - relativedelta(months=step.months, days=step.days)
             oldest = newest - timedelta(days=CATCH_UP_DAYS)
-            children = list(
+            # Only children of residents the sequence reaches (never the blocked), not yet
+            # sent this step, oldest first: those it cannot reach never fill the chunk.
+            children = (
                 Child.objects.filter(
                     birthdate__gt=oldest,
                     birthdate__lte=newest,
-                    resident__channel=sequence.channel,
+                    resident__in=_reached(sequence).values("pk"),
                 )
                 .exclude(pk__in=StepSend.objects.filter(step=step).values("child_id"))
-                .select_related("resident__channel", "resident__district")[:5000]
+                .select_related("resident__channel", "resident__district")
+                .order_by("birthdate", "pk")
             )
-            eligible = _eligible(sequence, [c.resident_id for c in children])
-            for child in children:
-                if child.resident_id in eligible:
-                    sent += _send(step, child.resident, child)
+            for child in children[:STEP_CHUNK]:
+                sent += _send(step, child.resident, child) == SENT
     return sent

@@ -342,3 +342,39 @@ def test_reminders_go_once_from_the_hour_the_day_before_and_skip_cancelled(
     assert DBTaskResult.objects.count() == 1
     kept.refresh_from_db()
     assert kept.reminded_at is not None
+
+
+def test_booking_in_line_tags_the_resident_until_their_last_booking_is_cancelled(
+    make_day, items, make_resident, clerk
+):
+    from madoguchi.bulky.tagging import BOOKED
+    from madoguchi.messaging.segments import segment_residents
+    from madoguchi.residents.models import Tag
+
+    resident, other = make_resident(), make_resident()
+    first = booking_create(day_id=make_day().pk, items={items["chair"].pk: 1}, resident=resident, **person())
+    tag = Tag.objects.get(name=BOOKED)
+    assert tag.source == Tag.Source.AUTO and "自動" in tag.description
+    assert list(resident.tags.values_list("name", flat=True)) == [BOOKED]
+    assert (
+        AuditEntry.objects.filter(action="residents.resident.tagged", object_id=str(resident.pk)).count() == 1
+    )
+    # Deliveries can target them: a segment on the tag finds the resident who booked, and only them.
+    booked = segment_residents(resident.channel, {"field": "tag", "in": [BOOKED]})
+    assert list(booked.values_list("pk", flat=True)) == [resident.pk]
+    second = booking_create(
+        day_id=make_day(days_ahead=12).pk, items={items["sofa"].pk: 1}, resident=resident, **person()
+    )
+    booking_cancel(first)
+    assert resident.tags.filter(name=BOOKED).exists()  # the second booking still stands
+    booking_cancel(second)
+    assert not resident.tags.filter(name=BOOKED).exists()
+    assert (
+        AuditEntry.objects.filter(action="residents.resident.untagged", object_id=str(resident.pk)).count()
+        == 1
+    )
+    # A phone booking by staff has no resident: nobody is tagged.
+    booking_create(
+        day_id=make_day(district="minami").pk, items={items["chair"].pk: 1}, actor=clerk, **person()
+    )
+    assert not other.tags.exists() and not Tag.objects.get(name=BOOKED).residenttag_set.exists()

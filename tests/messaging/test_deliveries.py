@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -18,7 +19,16 @@ from madoguchi.core.models import Channel
 from madoguchi.core.processes import process_token
 from madoguchi.messaging.content import content_from_text
 from madoguchi.messaging.models import Delivery, DeliveryBatch, DeliveryRun
-from madoguchi.messaging.sending import batch_claim, claims_release_dead, pump, run_prepare, runs_resume
+from madoguchi.messaging.sending import (
+    batch_claim,
+    batch_send,
+    batches_claim,
+    claims_release_dead,
+    next_pending_batch,
+    pump,
+    run_prepare,
+    runs_resume,
+)
 from madoguchi.messaging.services import (
     DeliveryError,
     SameApproverError,
@@ -31,7 +41,7 @@ from madoguchi.messaging.services import (
     segment_save,
 )
 from madoguchi.residents.models import Resident
-from tests.conftest import Sim, run_tasks
+from tests.conftest import Sim, run_tasks, wait_for
 from tests.messaging.conftest import make_residents
 
 
@@ -285,18 +295,83 @@ def test_claim_order_puts_emergencies_first(sim: Sim, channel: Channel, author: 
 
 
 def test_cancel_stops_what_is_not_sent(sim: Sim, channel: Channel, author: Any, approver: Any) -> None:
+    """A cancel stops every batch not yet on its way: waiting ones, and those a sender already
+    claimed (it looks again just before each request); nothing brings them back."""
     make_residents(channel, 1200, sim=sim)
     delivery = approved(author, approver, draft(author, channel))
     run = delivery.runs.get()
     run_prepare(run.pk)
-    batch = batch_claim()
-    assert batch is not None
+    held = batches_claim()  # a sender thread holds all three batches, about to send them
+    assert [batch.seq for batch in held] == [1, 2, 3]
     delivery_cancel(delivery, actor=approver)
+    assert [batch_send(batch) for batch in held] == [False, False, False]
     run_tasks()
-    assert received(sim).get("1", 0) == 0
-    assert set(run.batch_set.values_list("state", flat=True)) == {"cancelled", "sending"}
+    assert received(sim) == {"0": 1200}
+    assert "POST /v2/bot/message/multicast" not in sim.stats()["endpoints"]
+    assert set(run.batch_set.values_list("state", flat=True)) == {"cancelled"}
+    # Neither a restarted worker nor the periodic job resurrects them.
+    assert claims_release_dead() == 0
+    assert batch_claim() is None and next_pending_batch() is None
+    assert runs_resume() == 0
+    run_tasks()
+    assert received(sim) == {"0": 1200}
+    run.refresh_from_db()
+    assert run.status == DeliveryRun.Status.CANCELLED and run.sent == 0
     with pytest.raises(DeliveryError):
         delivery_cancel(delivery, actor=approver)
+
+
+def test_cancel_of_a_run_a_dead_worker_held_never_sends_its_batches(
+    sim: Sim, channel: Channel, author: Any, approver: Any
+) -> None:
+    make_residents(channel, 1200, sim=sim)
+    delivery = approved(author, approver, draft(author, channel))
+    run = delivery.runs.get()
+    run_prepare(run.pk)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    DeliveryBatch.objects.filter(run=run, seq__in=[1, 2]).update(
+        state=DeliveryBatch.State.SENDING,
+        claimed_at=timezone.now() - timedelta(hours=1),
+        claimed_by=f"{socket.gethostname()}:{dead.pid}:",
+    )
+    # Cancelled the way an older cancel left it: the claimed batches still "sending".
+    DeliveryRun.objects.filter(pk=run.pk).update(status=DeliveryRun.Status.CANCELLED)
+    DeliveryBatch.objects.filter(run=run, state=DeliveryBatch.State.PENDING).update(
+        state=DeliveryBatch.State.CANCELLED
+    )
+    assert claims_release_dead() == 0
+    assert set(run.batch_set.values_list("state", flat=True)) == {"cancelled"}
+    assert runs_resume() == 0
+    run_tasks()
+    assert received(sim) == {"0": 1200}
+
+
+def test_cancel_while_a_worker_sends_stops_the_batches_it_holds(
+    sim: Sim, channel: Channel, author: Any, approver: Any, settings: Any, background_worker: Any
+) -> None:
+    """A real worker sending (each multicast answered after 0.4 s): cancelled after its first
+    batch went out, it sends at most the one request already on its way, and linesim received
+    exactly what the batches marked sent say."""
+    settings.DELIVERY_SENDERS = 1  # one request at a time, so "on its way" is one batch
+    make_residents(channel, 4000, sim=sim)  # 8 batches; a sender claims 4 at once
+    sim.fault(path="/v2/bot/message/multicast", method="POST", status=None, count=20, delay=0.4)
+    delivery = approved(author, approver, draft(author, channel))
+    run = delivery.runs.get()
+    wait_for(lambda: run.batch_set.filter(state=DeliveryBatch.State.SENT).exists(), 30, "a first batch sent")
+    delivery_cancel(delivery, actor=approver)
+    sent_at_cancel = run.batch_set.filter(state=DeliveryBatch.State.SENT).count()
+    wait_for(lambda: not run.batch_set.filter(state=DeliveryBatch.State.SENDING).exists(), 30, "the sender")
+    time.sleep(1.0)  # anything the worker still wanted to send would have gone by now
+    sent = run.batch_set.filter(state=DeliveryBatch.State.SENT)
+    assert set(run.batch_set.values_list("state", flat=True)) == {"sent", "cancelled"}
+    assert sent.count() <= sent_at_cancel + 1
+    got = received(sim)
+    assert got.get("1", 0) == sum(sent.values_list("size", flat=True)) and set(got) <= {"0", "1"}
+    assert sim.stats()["endpoints"]["POST /v2/bot/message/multicast"]["requests"] == sent.count()
+    run.refresh_from_db()
+    assert run.status == DeliveryRun.Status.CANCELLED
+    wait_for(lambda: DeliveryRun.objects.get(pk=run.pk).sent == got.get("1", 0), 10, "the run's figures")
 
 
 def test_scheduled_and_recurring(sim: Sim, channel: Channel, author: Any, approver: Any) -> None:
@@ -325,6 +400,24 @@ def test_quota_warning(sim: Sim, channel: Channel, author: Any) -> None:
     assert "今月の送信上限を超えます" in quota_warning(delivery, 150)
 
 
+def test_quota_counts_recipients_not_bubbles(sim: Sim, channel: Channel, author: Any, approver: Any) -> None:
+    """LINE counts one message per recipient, however many of the five bubbles it carries."""
+    five = {"ja": {"messages": [{"type": "text", "text": f"お知らせ {n}"} for n in range(1, 6)]}}
+    sim.configure(quota=100)
+    delivery = draft(author, channel, content=five)
+    assert quota_warning(delivery, 100) == ""  # 100 recipients × 5 bubbles is 100, not 500
+    warning = quota_warning(delivery, 101)
+    assert "残り 100 通" in warning and "約 101 通" in warning
+    # linesim counts the same way: a delivery of five bubbles to 30 friends uses 30.
+    make_residents(channel, 30, sim=sim)
+    approved(author, approver, delivery)
+    run_tasks()
+    assert received(sim) == {"5": 30}
+    assert transport_for(channel).message_quota(channel).used == 30
+    assert "今月の送信上限を超えます" in quota_warning(delivery, 71)
+    assert quota_warning(delivery, 70) == ""
+
+
 def test_a_change_after_submission_needs_approval_again(channel: Channel, author: Any, approver: Any) -> None:
     delivery = draft(author, channel)
     delivery_submit(delivery, actor=author)
@@ -340,3 +433,26 @@ def test_a_change_after_submission_needs_approval_again(channel: Channel, author
     with pytest.raises(DeliveryError):
         delivery_approve(delivery, actor=approver)
     assert delivery.runs.count() == 0
+
+
+def test_an_emergency_to_an_interest_segment_reaches_everyone_in_the_rest_of_it(
+    sim: Sim, channel: Channel, author: Any, approver: Any, places: dict[str, Any]
+) -> None:
+    """ "Any of: interest 防災, or district 南": a normal delivery reaches those; an emergency
+    ignores the interest, so every friend gets it (never the blocked)."""
+    bousai, minami, other = (make_residents(channel, 1, sim=sim)[0] for _ in range(3))
+    bousai.interests.set([places["bousai"]])
+    Resident.objects.filter(pk=minami.pk).update(district=places["minami"])
+    blocked = make_residents(channel, 1, sim=sim, status=Resident.Status.BLOCKED)[0]
+    blocked.interests.set([places["bousai"]])
+    conditions = {"any": [{"field": "interest", "in": ["bousai"]}, {"field": "district", "in": ["minami"]}]}
+    segment = segment_save(actor=author, name="防災か南", conditions=conditions)
+    approved(author, approver, draft(author, channel, "訓練のお知らせ", segment=segment))
+    approved(author, approver, draft(author, channel, "【緊急】避難指示", segment=segment, is_emergency=True))
+    run_tasks()
+    texts = {
+        r.pk: [m["text"] for m in sim.messages(r.line_user_id)] for r in (bousai, minami, other, blocked)
+    }
+    assert sorted(texts[bousai.pk]) == sorted(texts[minami.pk]) == ["【緊急】避難指示", "訓練のお知らせ"]
+    assert texts[other.pk] == ["【緊急】避難指示"]
+    assert texts[blocked.pk] == []

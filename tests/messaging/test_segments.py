@@ -133,3 +133,54 @@ def test_description_reads_in_japanese() -> None:
     tree = {"all": [{"field": "district", "in": ["kita"]}, {"not": {"field": "interest", "in": ["event"]}}]}
     assert conditions_describe(tree) == "(地区: kita かつ 「関心分野: event」でない)"
     assert conditions_describe({}) == "友だち全員"
+
+
+EVENT = {"field": "interest", "in": ["event"]}
+BOUSAI = {"field": "interest", "in": ["bousai"]}
+KITA = {"field": "district", "in": ["kita"]}
+MINAMI = {"field": "district", "in": ["minami"]}
+EVERYONE = {"a", "b", "c", "d", "e"}
+
+
+@pytest.mark.parametrize(
+    ("tree", "normal", "emergency"),
+    [
+        # empty all = everyone, empty any = nobody, and their negations
+        ({"all": []}, EVERYONE, EVERYONE),
+        ({"any": []}, set(), set()),
+        ({"not": {"all": []}}, set(), set()),
+        ({"not": {"any": []}}, EVERYONE, EVERYONE),
+        ({"any": [{"all": []}, KITA]}, EVERYONE, EVERYONE),
+        ({"all": [{"any": []}, KITA]}, set(), set()),
+        ({"any": [{"any": []}, KITA]}, {"a", "b"}, {"a", "b"}),
+        ({"all": [{"all": []}, KITA]}, {"a", "b"}, {"a", "b"}),
+        ({"not": {"not": {"any": []}}}, set(), set()),
+        # an interest counts as everyone in an emergency, wherever it stands
+        (EVENT, {"b", "c"}, EVERYONE),
+        ({"any": [EVENT]}, {"b", "c"}, EVERYONE),
+        ({"all": [EVENT]}, {"b", "c"}, EVERYONE),
+        ({"any": [EVENT, KITA]}, {"a", "b", "c"}, EVERYONE),
+        ({"all": [EVENT, KITA]}, {"b"}, {"a", "b"}),
+        ({"any": [{"all": [EVENT, KITA]}, MINAMI]}, {"b", "c", "d"}, {"a", "b", "c", "d"}),
+        ({"all": [{"any": [EVENT, BOUSAI]}, MINAMI]}, {"c"}, {"c", "d"}),
+        # …and its "not" never narrows an emergency either
+        ({"not": BOUSAI}, {"c", "d", "e"}, EVERYONE),
+        ({"all": [{"not": BOUSAI}, KITA]}, set(), {"a", "b"}),
+        ({"any": [{"not": BOUSAI}, KITA]}, EVERYONE, EVERYONE),
+        ({"not": {"any": [EVENT, MINAMI]}}, {"a", "e"}, {"a", "b", "e"}),
+        ({"not": {"all": [BOUSAI, KITA]}}, {"c", "d", "e"}, EVERYONE),
+        ({"not": {"not": EVENT}}, {"b", "c"}, EVERYONE),
+        # other fields under "not" and "any"
+        ({"not": KITA}, {"c", "d", "e"}, {"c", "d", "e"}),
+        (
+            {"any": [{"field": "tag", "in": ["粗大ごみ予約済み"]}, {"field": "has_children", "is": True}]},
+            {"c", "d"},
+            {"c", "d"},
+        ),
+    ],
+)
+def test_every_combination_of_and_or_not_normal_and_emergency(
+    channel: Channel, town: dict[str, Resident], tree: Any, normal: set[str], emergency: set[str]
+) -> None:
+    assert names(channel, town, conditions_validate(tree)) == normal
+    assert names(channel, town, conditions_validate(tree), emergency=True) == emergency

@@ -833,7 +833,8 @@ async function poll() {
   polling = true;
   const mine = generation;
   try {
-    const answer = await control("GET", userPath("/messages"));
+    // seen=1: what the page shows counts as opened in LINE's insight figures.
+    const answer = await control("GET", userPath("/messages?seen=1"));
     if (mine !== generation || !answer.ok || !Array.isArray(answer.data)) return;
     const messages = answer.data;
     if (messages.length < seen) resetChat(); // linesim was reset
