@@ -19,7 +19,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -209,8 +209,23 @@ _pacer = Pacer(settings.DELIVERY_MULTICAST_PER_SECOND)
 CLAIM_SIZE = 4
 
 
+class UrgentOnItsWay(Exception):
+    """An emergency's batch is still on its way: less urgent batches wait until it has gone."""
+
+
+def _urgent_on_its_way(stamp: datetime) -> bool:
+    recent = stamp - timedelta(seconds=settings.DELIVERY_STALE_SECONDS)
+    return DeliveryBatch.objects.filter(
+        state=DeliveryBatch.State.SENDING, priority__gte=EMERGENCY_PRIORITY, claimed_at__gte=recent
+    ).exists()
+
+
 def batches_claim(limit: int = CLAIM_SIZE, min_priority: int | None = None) -> list[DeliveryBatch]:
-    """Up to `limit` pending batches of highest priority (at least `min_priority`), now ours."""
+    """Up to `limit` pending batches of highest priority (at least `min_priority`), now ours.
+
+    Raises UrgentOnItsWay rather than hand out a less urgent batch while an emergency's batch is
+    still being sent: a resident in both must get the emergency first, and another thread's
+    request can overtake one already claimed."""
     stamp = timezone.now()
     with transaction.atomic():
         rows = list(
@@ -223,6 +238,8 @@ def batches_claim(limit: int = CLAIM_SIZE, min_priority: int | None = None) -> l
         if not rows:
             return []
         top = rows[0][1]
+        if top < EMERGENCY_PRIORITY and _urgent_on_its_way(stamp):
+            raise UrgentOnItsWay
         # An emergency's batches go one to a thread, so that all of them are on their way at once
         # (before any thread turns to a less urgent batch); others go in fours of one priority.
         ids = [rows[0][0]] if top >= EMERGENCY_PRIORITY else [pk for pk, priority in rows if priority == top]
@@ -237,7 +254,10 @@ def batches_claim(limit: int = CLAIM_SIZE, min_priority: int | None = None) -> l
 
 def batch_claim(min_priority: int | None = None) -> DeliveryBatch | None:
     """The pending batch of highest priority (at least `min_priority`), now ours (or None)."""
-    claimed = batches_claim(1, min_priority)
+    try:
+        claimed = batches_claim(1, min_priority)
+    except UrgentOnItsWay:
+        return None
     return claimed[0] if claimed else None
 
 
@@ -384,9 +404,13 @@ def pump(run_id: int | None = None, *, seconds: float | None = None) -> PumpResu
                 if not claimed:
                     # While an emergency is still being prepared, its senders wait for its
                     # batches rather than take less urgent ones.
-                    claimed = batches_claim(
-                        min_priority=my_priority if preparing.is_set() and my_priority > 0 else None
-                    )
+                    try:
+                        claimed = batches_claim(
+                            min_priority=my_priority if preparing.is_set() and my_priority > 0 else None
+                        )
+                    except UrgentOnItsWay:
+                        time.sleep(0.02)
+                        continue
                     if not claimed:
                         if preparing.is_set():
                             time.sleep(0.02)

@@ -20,6 +20,7 @@ from madoguchi.core.processes import process_token
 from madoguchi.messaging.content import content_from_text
 from madoguchi.messaging.models import Delivery, DeliveryBatch, DeliveryRun
 from madoguchi.messaging.sending import (
+    UrgentOnItsWay,
     batch_claim,
     batch_send,
     batches_claim,
@@ -292,6 +293,26 @@ def test_claim_order_puts_emergencies_first(sim: Sim, channel: Channel, author: 
     run_prepare(emergency.runs.get().pk)
     claimed = batch_claim()
     assert claimed is not None and claimed.run.delivery_id == emergency.pk
+
+
+def test_a_less_urgent_batch_waits_while_an_emergency_batch_is_on_its_way(
+    sim: Sim, channel: Channel, author: Any, approver: Any
+) -> None:
+    """Another sender's request could overtake the emergency's: a resident in both would read the
+    event notice first. So nothing less urgent is handed out until the emergency's batch went."""
+    make_residents(channel, 10, sim=sim)
+    normal = approved(author, approver, draft(author, channel, "イベント"))
+    run_prepare(normal.runs.get().pk)
+    emergency = approved(author, approver, draft(author, channel, "【緊急】", is_emergency=True))
+    run_prepare(emergency.runs.get().pk)
+    urgent = batch_claim()
+    assert urgent is not None and urgent.run.delivery_id == emergency.pk
+    with pytest.raises(UrgentOnItsWay):
+        batches_claim()
+    assert batch_claim() is None
+    assert batch_send(urgent)
+    claimed = batch_claim()
+    assert claimed is not None and claimed.run.delivery_id == normal.pk
 
 
 def test_cancel_stops_what_is_not_sent(sim: Sim, channel: Channel, author: Any, approver: Any) -> None:
