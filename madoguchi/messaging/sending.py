@@ -214,10 +214,15 @@ class UrgentOnItsWay(Exception):
 
 
 def _urgent_on_its_way(stamp: datetime) -> bool:
+    """An emergency batch another sender holds: claimed (and not stale), or being claimed right
+    now (still pending to us, as its row is locked and skipped)."""
     recent = stamp - timedelta(seconds=settings.DELIVERY_STALE_SECONDS)
-    return DeliveryBatch.objects.filter(
-        state=DeliveryBatch.State.SENDING, priority__gte=EMERGENCY_PRIORITY, claimed_at__gte=recent
-    ).exists()
+    State = DeliveryBatch.State
+    return (
+        DeliveryBatch.objects.filter(priority__gte=EMERGENCY_PRIORITY, run__status__in=ACTIVE_RUN)
+        .filter(Q(state=State.PENDING) | Q(state=State.SENDING, claimed_at__gte=recent))
+        .exists()
+    )
 
 
 def batches_claim(limit: int = CLAIM_SIZE, min_priority: int | None = None) -> list[DeliveryBatch]:
