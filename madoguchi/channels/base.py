@@ -242,11 +242,14 @@ class Transport(Protocol):
         messages: list[OutboundMessage],
         dedupe_key: str,
         aggregation_unit: str | None = None,
+        recorded: bool = True,
     ) -> None:
         """Send the same messages to up to MULTICAST_MAX residents in one request.
 
         Done again with the same `dedupe_key` (after a crash), it reuses the first attempt's
         retry key, so nobody receives it twice. `aggregation_unit` groups requests for insight.
+        `recorded=False` is for a caller that keeps the request's state, attempts and recipients
+        itself (a delivery's batch): the integration then writes no request row of its own.
         """
 
     def broadcast(self, channel: Channel, *, messages: list[OutboundMessage], dedupe_key: str) -> str:

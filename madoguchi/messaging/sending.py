@@ -110,6 +110,8 @@ def run_prepare(run_id: int) -> None:
     if "name" in used:
         fields.append("display_name")
     residents = run_recipients(delivery).order_by("pk").values_list(*fields)
+    personal = "district" in used or "name" in used
+    variant_of: dict[str, str] = {}  # a resident's language → the variant they get
     seq = run.batches
     while True:
         chunk = list(residents.filter(pk__gt=run.prepared_through)[:PREPARE_CHUNK])
@@ -141,7 +143,17 @@ def run_prepare(run_id: int) -> None:
             )
 
         for row in chunk:
-            variant = variant_for(delivery.content, reply_language_for(row[2]))
+            variant = variant_of.get(row[2])
+            if variant is None:
+                variant = variant_of[row[2]] = variant_for(delivery.content, reply_language_for(row[2]))
+            if not personal:
+                # The common case, a million times over: no per-resident parameter to look at.
+                group = groups[(variant,)]
+                group.append(row[1])
+                if len(group) >= MULTICAST_MAX:
+                    params_of[(variant,)] = {}
+                    flush((variant,))
+                continue
             params: dict[str, str] = {}
             position = 3
             if "district" in used:
@@ -157,6 +169,7 @@ def run_prepare(run_id: int) -> None:
             if len(groups[key]) >= MULTICAST_MAX or "name" in used:
                 flush(key)
         for key in list(groups):
+            params_of.setdefault(key, {})
             flush(key)
         with transaction.atomic():
             DeliveryBatch.objects.bulk_create(batches)
@@ -318,6 +331,7 @@ def batch_send(batch: DeliveryBatch) -> bool:
                 messages=messages,
                 dedupe_key=batch.dedupe_key,
                 aggregation_unit=run.aggregation_unit or None,
+                recorded=False,  # the batch is the record: state, attempts, recipients
             )
     except ChannelError as exc:
         final = exc.permanent or attempts >= BATCH_MAX_ATTEMPTS

@@ -99,6 +99,12 @@ class ReplyTokenRejected(Exception):
     """LINE refused the reply token (used, expired or unknown): push instead."""
 
 
+def _save(row: OutboundRequest, fields: list[str]) -> None:
+    """Keep the row's state; a request whose caller keeps it (`recorded=False`) has no row."""
+    if row.pk is not None:
+        row.save(update_fields=fields)
+
+
 def _deliver(channel: Channel, row: OutboundRequest, call: Callable[[MessagingApi], Any]) -> None:
     """Carry out one recorded request, with backoff on 429 and 5xx."""
     backoff = settings.LINE_BACKOFF_SECONDS
@@ -108,7 +114,7 @@ def _deliver(channel: Channel, row: OutboundRequest, call: Callable[[MessagingAp
             # A reply token is good once: a reply row tried before a crash is pushed instead
             # (`reply`), so its attempt is on record before the call. Other kinds resend under
             # their retry key, and count their attempts with the outcome.
-            row.save(update_fields=["attempts"])
+            _save(row, ["attempts"])
         try:
             response = call(messaging_api(channel))
         except ApiException as exc:
@@ -121,7 +127,7 @@ def _deliver(channel: Channel, row: OutboundRequest, call: Callable[[MessagingAp
                 return
             if row.kind == OutboundRequest.Kind.REPLY and status == 400 and "reply token" in message.lower():
                 row.error = message
-                row.save(update_fields=["attempts", "last_status_code", "error"])
+                _save(row, ["attempts", "last_status_code", "error"])
                 raise ReplyTokenRejected(message) from None
             quota_exhausted = status == 429 and "monthly limit" in message.lower()
             if (status == 429 or status >= 500) and not quota_exhausted:
@@ -129,7 +135,7 @@ def _deliver(channel: Channel, row: OutboundRequest, call: Callable[[MessagingAp
                     "LINE %s %s answered %s (attempt %s)", row.kind, row.dedupe_key, status, attempt
                 )
                 row.error = f"HTTP {status}: {message}"
-                row.save(update_fields=["attempts", "last_status_code", "error"])
+                _save(row, ["attempts", "last_status_code", "error"])
                 time.sleep(backoff * 2 ** (attempt - 1))
                 continue
             _mark_failed(row, f"HTTP {status}: {message}", permanent=True)
@@ -141,7 +147,7 @@ def _deliver(channel: Channel, row: OutboundRequest, call: Callable[[MessagingAp
                 "LINE %s %s: %s (attempt %s)", row.kind, row.dedupe_key, type(exc).__name__, attempt
             )
             row.error = type(exc).__name__
-            row.save(update_fields=["attempts", "error"])
+            _save(row, ["attempts", "error"])
             time.sleep(backoff * 2 ** (attempt - 1))
             continue
         _mark_sent(row, _header(response.headers, "x-line-request-id"))
@@ -155,7 +161,7 @@ def _mark_sent(row: OutboundRequest, request_id: str) -> None:
     row.sent_at = timezone.now()
     row.line_request_id = request_id
     row.error = ""
-    row.save(update_fields=["status", "sent_at", "line_request_id", "error", "last_status_code", "attempts"])
+    _save(row, ["status", "sent_at", "line_request_id", "error", "last_status_code", "attempts"])
 
 
 def _mark_failed(row: OutboundRequest, error: str, *, permanent: bool) -> None:
@@ -163,7 +169,7 @@ def _mark_failed(row: OutboundRequest, error: str, *, permanent: bool) -> None:
         OutboundRequest.Status.PERMANENT_FAILURE if permanent else OutboundRequest.Status.TRANSIENT_FAILURE
     )
     row.error = error
-    row.save(update_fields=["status", "error", "last_status_code", "attempts"])
+    _save(row, ["status", "error", "last_status_code", "attempts"])
 
 
 def _record(
@@ -267,7 +273,7 @@ class LineTransport:
             except ReplyTokenRejected:
                 pass
         row.kind = OutboundRequest.Kind.PUSH
-        row.save(update_fields=["kind"])
+        _save(row, ["kind"])
         _push(channel, row)
 
     def push(
@@ -376,19 +382,33 @@ class LineTransport:
         messages: list[OutboundMessage],
         dedupe_key: str,
         aggregation_unit: str | None = None,
+        recorded: bool = True,
     ) -> None:
         if not 1 <= len(user_ids) <= MULTICAST_MAX:
             raise ValueError(f"a multicast goes to 1..{MULTICAST_MAX} users, not {len(user_ids)}")
-        row = _record(
-            channel,
-            kind=OutboundRequest.Kind.MULTICAST,
-            dedupe_key=dedupe_key,
-            recipients=user_ids,
-            messages=messages,
-            # Derived from the dedupe key: even a row lost with a database that crashed before its
-            # commit reached disk gives the same key again, so LINE still refuses a repeat.
-            retry_key=uuid.uuid5(RETRY_KEY_NAMESPACE, dedupe_key),
-        )
+        # Derived from the dedupe key: even a row lost with a database that crashed before its
+        # commit reached disk gives the same key again, so LINE still refuses a repeat.
+        retry_key = uuid.uuid5(RETRY_KEY_NAMESPACE, dedupe_key)
+        if recorded:
+            row = _record(
+                channel,
+                kind=OutboundRequest.Kind.MULTICAST,
+                dedupe_key=dedupe_key,
+                recipients=user_ids,
+                messages=messages,
+                retry_key=retry_key,
+            )
+        else:
+            # The caller's own row is the record (a delivery batch: two writes less a request on
+            # the fan-out's hot path); this one lives only for the call.
+            row = OutboundRequest(
+                channel=channel,
+                kind=OutboundRequest.Kind.MULTICAST,
+                dedupe_key=dedupe_key,
+                recipients=user_ids,
+                messages=render_messages(messages),
+                retry_key=retry_key,
+            )
         if row.status == OutboundRequest.Status.SENT:
             return
         body: dict[str, Any] = {"to": row.recipients[:1], "messages": _messages(row)}
@@ -480,7 +500,7 @@ def requests_rotate_keys(batch: int = 500) -> int:
     for row in OutboundRequest.objects.only("pk", "messages").iterator(chunk_size=batch):
         if len(row.messages) == 1 and isinstance(row.messages[0].get("sealed"), str):
             row.messages = [{"sealed": rotate(row.messages[0]["sealed"])}]
-            row.save(update_fields=["messages"])
+            _save(row, ["messages"])
             count += 1
     return count
 
