@@ -17,7 +17,7 @@ what each friend received. Peak RSS is the worker's high-water mark (VmHWM).
 Ends with one line of key=value figures per run, clean then crash (the last line):
 
   residents=… wall_s=… bound_s=… ratio=… peak_rss_mb=… duplicates=… missed=… run=… batches=…
-  http_409=… http_429=… worker_cpu_s=… linesim_cpu_s=… postgres_cpu_s=…
+  http_409=… http_429=… worker_cpu_s=… linesim_cpu_s=…
 
 `--database` names the PostgreSQL database it drops and makes (its own; default below).
 """
@@ -69,21 +69,6 @@ def cpu_seconds(pid: int) -> float:
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def postgres_cpu_seconds() -> float:
-    """CPU time all PostgreSQL server processes have used so far (backends come and go, so a
-    figure between two readings is approximate)."""
-    total = 0.0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:
-            continue
-        if "(postgres)" in text:
-            fields = text.rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
 
 
 def user_id(number: int) -> str:
@@ -195,7 +180,6 @@ def one_run(
     wait_until_idle()
     cpu = [-cpu_seconds(worker.pid)]
     sim_cpu = -cpu_seconds(sim_pid)
-    pg_cpu = -postgres_cpu_seconds()
     started = time.monotonic()
     delivery_approve(delivery, actor=approver)
     run = DeliveryRun.objects.get(delivery=delivery)
@@ -225,7 +209,6 @@ def one_run(
     rss[-1] = max(rss[-1], peak_rss_mb(worker.pid))
     cpu[-1] += cpu_seconds(worker.pid)
     sim_cpu += cpu_seconds(sim_pid)
-    pg_cpu += postgres_cpu_seconds()
     worker.send_signal(signal.SIGTERM)
     worker.wait(timeout=60)
     summary = sim.get("/_sim/stats", params={"summary": 1}).json()
@@ -249,7 +232,6 @@ def one_run(
         # Where the wall time went, on a machine whose cores the worker, linesim and PostgreSQL share.
         "worker_cpu_s": round(sum(cpu), 1),
         "linesim_cpu_s": round(sim_cpu, 1),
-        "postgres_cpu_s": round(pg_cpu, 1),
     }
 
 
