@@ -248,6 +248,7 @@ def safety_detail(request: HttpRequest, confirmation_id: int) -> HttpResponse:
             if can_help
             else None,
             "can_start": has_permission(request.user, Perm.SAFETY_START),
+            "can_see_delivery": has_permission(request.user, Perm.DELIVERIES_COMPOSE),
         }
     )
     return render(request, "console/disaster/safety_detail.html", context)
