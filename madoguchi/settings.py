@@ -268,6 +268,8 @@ MADOGUCHI_MENU_TOPICS = env_list(
 )
 # The city's own place names (its name, districts): a question naming any other place is about
 # another city's service, and the FAQ does not answer it.
+# FAQ categories answered first while disaster mode is on (docs/disaster.md).
+MADOGUCHI_DISASTER_FAQ_CATEGORIES = env_list("MADOGUCHI_DISASTER_FAQ_CATEGORIES", ["防災", "災害"])
 MADOGUCHI_CITY_PLACES = env_list(
     "MADOGUCHI_CITY_PLACES", ["みどり市", "みどり", "中央", "北", "南", "東", "西", "港", "山手", "川辺"]
 )

@@ -56,6 +56,8 @@ class Perm:
     SHELTERS_STATUS = "disaster.shelters_status"  # list shelters, set 未開設 / 開設 / 満員
     SHELTERS_IMPORT = "disaster.shelters_import"  # import the shelter open data (GSI, standard dataset)
     ALERTS_VIEW = "disaster.alerts_view"  # alerts received (CAP, 気象庁) and the drafts they produced
+    SAFETY_START = "disaster.safety_start"  # start a safety confirmation (安否確認), set its re-ask, close it
+    SAFETY_VIEW = "disaster.safety_view"  # its roll-up by district (counts); names need inbox.handle too
 
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
@@ -76,6 +78,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             Perm.SHELTERS_STATUS,
             Perm.SHELTERS_IMPORT,
             Perm.ALERTS_VIEW,
+            Perm.SAFETY_START,
+            Perm.SAFETY_VIEW,
         }
     ),
     # 広報 owns deliveries and what every resident sees: the rich menus, and the disaster switch.
@@ -90,6 +94,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             Perm.DISASTER_SWITCH,
             Perm.SHELTERS_STATUS,
             Perm.ALERTS_VIEW,
+            Perm.SAFETY_START,
+            Perm.SAFETY_VIEW,
         }
     ),
     Role.DEPT_STAFF: frozenset(
@@ -104,6 +110,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             Perm.GARBAGE_MANAGE,
             Perm.BULKY_MANAGE,
             Perm.SHELTERS_STATUS,
+            Perm.SAFETY_VIEW,
         }
     ),
     Role.DEPT_MANAGER: frozenset(
@@ -131,6 +138,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             Perm.SHELTERS_STATUS,
             Perm.SHELTERS_IMPORT,
             Perm.ALERTS_VIEW,
+            Perm.SAFETY_START,
+            Perm.SAFETY_VIEW,
         }
     ),
     # Counseling is confidential: counselors alone see it (managers see its counts in the figures).

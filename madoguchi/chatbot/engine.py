@@ -2,7 +2,8 @@
 
 Routing order (docs/architecture.md): urgent matchers (crisis words) → a postback action
 registered by a feature app → an open conversation with staff (the bot keeps quiet) → the
-resident's active flow → words asking for a person → a staff-defined keyword → a
+resident's active flow → words asking for a person → priority matchers (disaster mode's
+scenarios and FAQ) → a staff-defined keyword → a
 scenario's trigger word → FAQ matching → a
 friendly fallback, which hands the resident to a person after a streak of misses. Follow and
 unfollow are handled before routing; a confidential channel's turns all go to its handler.
@@ -154,6 +155,9 @@ def _first_answer(turn: Turn) -> list[OutboundMessage] | None:
         flow_end(turn.resident)  # a flow that no longer exists
     if turn.text in HANDOFF_WORDS and (handoff := postback_handler("handoff")) is not None:
         return handoff(turn, {})
+    for matcher in matchers("priority"):  # disaster mode: its scenarios and FAQ first
+        if (answer := matcher(turn)) is not None:
+            return answer
     if turn.text:
         keyword = keyword_match(turn)
         if keyword is not None:

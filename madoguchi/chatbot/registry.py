@@ -10,6 +10,8 @@
 - `register_confidential_handler(fn)` takes every turn of a confidential (counseling) channel:
   nothing there reaches keywords, flows or the FAQ, which would keep what was said.
 - `register_matcher("scenario", fn)`: scenario trigger words, after keywords and before the FAQ.
+- `register_matcher("priority", fn)`: after an active flow and words asking for a person, before
+  staff's keywords (disaster mode puts disaster scenarios and FAQ there).
 - `register_welcome(fn)` adds messages after the greeting a new friend receives (fn(turn) returns
   them; the whole answer is at most five messages).
 
@@ -60,7 +62,7 @@ class Turn:
 Answer = list[OutboundMessage]
 PostbackHandler = Callable[[Turn, dict[str, str]], Answer]
 Matcher = Callable[[Turn], Answer | None]
-Stage = Literal["urgent", "operator", "scenario", "faq"]
+Stage = Literal["urgent", "operator", "priority", "scenario", "faq"]
 
 
 class Flow(Protocol):
@@ -72,7 +74,13 @@ class Flow(Protocol):
 
 _postback_actions: dict[str, PostbackHandler] = {}
 _flows: dict[str, Flow] = {}
-_matchers: dict[Stage, list[Matcher]] = {"urgent": [], "operator": [], "scenario": [], "faq": []}
+_matchers: dict[Stage, list[Matcher]] = {
+    "urgent": [],
+    "operator": [],
+    "priority": [],
+    "scenario": [],
+    "faq": [],
+}
 _confidential_handler: list[Callable[[Turn], Answer]] = []
 _welcomes: list[Callable[[Turn], Answer]] = []
 

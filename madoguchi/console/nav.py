@@ -20,6 +20,7 @@ AREAS = [
     ("console:reports", _("不具合通報"), Perm.REPORTS_HANDLE),
     ("console:garbage_items", _("ごみ"), Perm.GARBAGE_MANAGE),
     ("console:bulky", _("粗大ごみ"), Perm.BULKY_MANAGE),
+    ("console:safety", _("安否確認"), Perm.SAFETY_VIEW),
     ("console:shelters", _("避難所"), Perm.SHELTERS_STATUS),
     ("console:alerts", _("警報・防災情報"), Perm.ALERTS_VIEW),
     ("console:faq", _("よくある質問"), Perm.FAQ_MANAGE),

@@ -53,6 +53,10 @@ urlpatterns = [
     path("shelters/<int:shelter_id>/status/", disaster_views.shelter_status, name="shelter_status"),
     path("shelters/import/", disaster_views.shelters_import, name="shelters_import"),
     path("alerts/", disaster_views.alerts, name="alerts"),
+    path("safety/", disaster_views.safety_list, name="safety"),
+    path("safety/new/", disaster_views.safety_new, name="safety_new"),
+    path("safety/<int:confirmation_id>/", disaster_views.safety_detail, name="safety_detail"),
+    path("safety/<int:confirmation_id>/close/", disaster_views.safety_close, name="safety_close"),
     path("bulky/", bulky_views.bulky, name="bulky"),
     re_path(r"^bulky/export\.(?P<fmt>csv|xlsx)$", bulky_views.bulky_export, name="bulky_export"),
     re_path(

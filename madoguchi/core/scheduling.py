@@ -93,6 +93,12 @@ PERIODIC_JOBS: list[Periodic] = [
         function="madoguchi.bulky.services.reminders_send_due",
         every=timedelta(minutes=15),
     ),
+    Periodic(
+        # 安否確認: non-responders asked again, once, at the time staff chose.
+        name="disaster.safety_reask_due",
+        function="madoguchi.disaster.services.safety_reask_due",
+        every=timedelta(seconds=30),
+    ),
 ]
 
 

@@ -9,4 +9,9 @@ class DisasterConfig(AppConfig):
 
     def ready(self) -> None:
         # Plugs into the chatbot: 避難所 (the hazard at hand, then a location or a district).
-        from madoguchi.disaster import conversation  # noqa: F401
+        from madoguchi.disaster import conversation, mode  # noqa: F401
+        from madoguchi.disaster.safety import FILTER, recipient_filter
+        from madoguchi.messaging.sending import RECIPIENT_FILTERS
+
+        # A safety confirmation's districts, or its non-responders (the re-ask).
+        RECIPIENT_FILTERS[FILTER] = recipient_filter

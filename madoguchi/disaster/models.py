@@ -194,3 +194,69 @@ class AlertDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.alert_id} → {self.delivery_id}"
+
+
+class SafetyConfirmation(models.Model):
+    """A safety confirmation (安否確認) staff sent to every friend or to some districts, and the
+    optional time non-responders are asked again. Residents' answers are `SafetyAnswer`s."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("受付中")
+        CLOSED = "closed", _("終了")
+
+    channel = models.ForeignKey(
+        "core.Channel", on_delete=models.PROTECT, related_name="+", verbose_name=_("配信元")
+    )
+    title = models.CharField(_("件名"), max_length=60)
+    # District ids it was sent to; empty: every friend. Kept as a list so an answer is checked
+    # against the confirmation with the one row it reads anyway.
+    district_ids = models.JSONField(_("地区"), default=list, blank=True)
+    status = models.CharField(_("状態"), max_length=10, choices=Status.choices, default=Status.OPEN)
+    delivery = models.ForeignKey(
+        "messaging.Delivery", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    reask_at = models.DateTimeField(_("未回答の方への再送日時"), null=True, blank=True)
+    reasked_at = models.DateTimeField(_("再送した日時"), null=True, blank=True)
+    reask_delivery = models.ForeignKey(
+        "messaging.Delivery", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("開始した職員")
+    )
+    created_at = models.DateTimeField(_("開始日時"), auto_now_add=True)
+    closed_at = models.DateTimeField(_("終了日時"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("安否確認")
+        verbose_name_plural = _("安否確認")
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["status", "reask_at"])]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class SafetyAnswer(models.Model):
+    """One resident's answer to one confirmation: the latest wins (written with one
+    INSERT … ON CONFLICT DO UPDATE, services.safety_answer_record)."""
+
+    class Status(models.TextChoices):
+        SAFE = "safe", _("無事")
+        HELP = "help", _("支援が必要")
+        FAMILY = "family", _("家族と連絡が取れない")
+
+    confirmation = models.ForeignKey(SafetyConfirmation, on_delete=models.CASCADE, related_name="answers")
+    resident = models.ForeignKey("residents.Resident", on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(_("回答"), max_length=10, choices=Status.choices)
+    answered_at = models.DateTimeField(_("回答日時"))
+
+    class Meta:
+        verbose_name = _("安否の回答")
+        verbose_name_plural = _("安否の回答")
+        constraints = [
+            models.UniqueConstraint(fields=["confirmation", "resident"], name="disaster_safety_answer_once")
+        ]
+        indexes = [models.Index(fields=["confirmation", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.confirmation_id}: {self.resident_id} {self.status}"

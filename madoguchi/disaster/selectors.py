@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
-from django.db.models import QuerySet
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, QuerySet
+from django.utils.translation import gettext as _
 
+from madoguchi.accounts.access import has_permission
+from madoguchi.accounts.roles import Perm
+from madoguchi.core.audit import audit_record
 from madoguchi.disaster.geo import distance_m
-from madoguchi.disaster.models import Shelter
-from madoguchi.residents.models import District
+from madoguchi.disaster.models import SafetyAnswer, SafetyConfirmation, Shelter
+from madoguchi.disaster.safety import safety_recipients
+from madoguchi.inbox.models import Conversation
+from madoguchi.inbox.services import OPEN_STATUSES
+from madoguchi.residents.models import District, Resident
 
 NEAREST_MAX = 5
 
@@ -63,3 +73,117 @@ def shelters_in_district(*, district: District, hazard: str, limit: int = NEARES
 
 def districts_with_shelters() -> QuerySet[District]:
     return District.objects.filter(shelters__is_active=True).distinct().order_by("sort_order", "code")
+
+
+# Safety confirmation (安否確認)
+
+
+@dataclass(frozen=True)
+class RollupRow:
+    district: str  # the district's name, or 地区未登録
+    recipients: int
+    counts: dict[str, int]  # SafetyAnswer.Status value → residents
+
+    @property
+    def answered(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def pending(self) -> int:
+        return max(self.recipients - self.answered, 0)
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.answered / self.recipients) if self.recipients else 0
+
+    @property
+    def cells(self) -> list[int]:
+        return [self.counts.get(status, 0) for status in SafetyAnswer.Status.values]
+
+
+def safety_rollup(confirmation: SafetyConfirmation, language: str = "ja") -> list[RollupRow]:
+    """Answers by district: counts per answer, non-responders, percentage answered; the total
+    last. Aggregates only (two GROUP BY queries). Blocked and anonymised residents are never
+    counted, answered or not; nor is anyone outside the confirmation's districts."""
+    recipients = safety_recipients(confirmation)
+    by_district = {
+        row["district_id"]: row["n"]
+        for row in recipients.order_by().values("district_id").annotate(n=Count("id"))
+    }
+    counts: dict[int | None, dict[str, int]] = {}
+    answered = (
+        SafetyAnswer.objects.filter(confirmation=confirmation, resident__in=recipients.values("pk"))
+        .order_by()
+        .values("resident__district_id", "status")
+        .annotate(n=Count("id"))
+    )
+    for row in answered:
+        counts.setdefault(row["resident__district_id"], {})[row["status"]] = row["n"]
+    districts = {d.pk: d for d in District.objects.filter(pk__in=[pk for pk in by_district if pk])}
+    for pk in confirmation.district_ids:  # a district chosen but (now) without friends
+        if pk not in by_district and (district := District.objects.filter(pk=pk).first()) is not None:
+            districts[pk] = district
+            by_district[pk] = 0
+    ordered = sorted(
+        by_district,
+        key=lambda pk: (pk is None, *((districts[pk].sort_order, districts[pk].code) if pk else (0, ""))),
+    )
+    rows = [
+        RollupRow(
+            district=districts[pk].name_in(language) if pk else _("地区未登録"),
+            recipients=by_district[pk],
+            counts=counts.get(pk, {}),
+        )
+        for pk in ordered
+    ]
+    total: dict[str, int] = {}
+    for done in rows:
+        for status, n in done.counts.items():
+            total[status] = total.get(status, 0) + n
+    rows.append(RollupRow(district=_("合計"), recipients=sum(by_district.values()), counts=total))
+    return rows
+
+
+@dataclass(frozen=True)
+class HelpRow:
+    resident: Resident
+    answered_at: datetime
+    conversation_id: int | None
+
+
+def safety_help_list(
+    user: AbstractBaseUser | AnonymousUser,
+    confirmation: SafetyConfirmation,
+    *,
+    ip_address: str | None = None,
+) -> list[HelpRow]:
+    """Residents who answered 支援が必要 (latest answer), with their open inbox conversation.
+    Names are personal data: for staff who handle the inbox, and each view is logged."""
+    if not has_permission(user, Perm.INBOX_HANDLE):
+        raise PermissionDenied
+    answers = (
+        SafetyAnswer.objects.filter(
+            confirmation=confirmation,
+            status=SafetyAnswer.Status.HELP,
+            resident__in=safety_recipients(confirmation).values("pk"),
+        )
+        .select_related("resident__district")
+        .order_by("answered_at", "pk")[:500]
+    )
+    rows = [HelpRow(a.resident, a.answered_at, None) for a in answers]
+    open_conversations = dict(
+        Conversation.objects.filter(
+            resident_id__in=[row.resident.pk for row in rows], status__in=OPEN_STATUSES, is_counseling=False
+        )
+        .order_by("opened_at")
+        .values_list("resident_id", "pk")
+    )
+    rows = [HelpRow(r.resident, r.answered_at, open_conversations.get(r.resident.pk)) for r in rows]
+    audit_record(
+        action="disaster.safety.help_listed",
+        actor=user,
+        obj=confirmation,
+        ip_address=ip_address,
+        data={"residents": len(rows)},
+    )
+    return rows

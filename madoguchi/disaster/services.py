@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from madoguchi.core.audit import audit_record
 from madoguchi.disaster.hazards import HAZARDS
 from madoguchi.disaster.importers import parse
-from madoguchi.disaster.models import Shelter
+from madoguchi.disaster.models import SafetyAnswer, SafetyConfirmation, Shelter
+from madoguchi.messaging.models import Delivery
+from madoguchi.messaging.services import delivery_save, delivery_send_at_once
+from madoguchi.residents.models import District
 
 
 @dataclass
@@ -107,3 +112,136 @@ def shelter_status_set(shelter: Shelter, *, status: str, actor: Any, ip_address:
         )
     shelter.status, shelter.status_changed_at = locked.status, locked.status_changed_at
     return True
+
+
+# Safety confirmation (安否確認)
+
+
+class SafetyRefused(ValueError):
+    """A step staff cannot take; the message says why, in Japanese."""
+
+
+def safety_confirmation_start(
+    *,
+    actor: Any,
+    channel: Any,
+    title: str,
+    district_ids: list[int] | None = None,
+    reask_after: timedelta | None = None,
+    ip_address: str | None = None,
+) -> SafetyConfirmation:
+    """Start a confirmation: it goes out at once as an emergency delivery (messaging), to every
+    friend or to the districts chosen. `reask_after`: non-responders are asked again once then.
+    Staff confirmed on the console's page; no second person (docs/disaster.md says why)."""
+    from madoguchi.disaster.safety import FILTER, safety_content, safety_recipients
+
+    title = " ".join(title.split())[:60]
+    if not title:
+        raise SafetyRefused(_("件名を入れてください。"))
+    if channel.is_confidential:
+        raise SafetyRefused(_("相談窓口のアカウントからは送れません。"))
+    ids = sorted({int(pk) for pk in district_ids or []})
+    if len(ids) != District.objects.filter(pk__in=ids).count():
+        raise SafetyRefused(_("地区の指定が正しくありません。"))
+    with transaction.atomic():
+        confirmation = SafetyConfirmation.objects.create(
+            channel=channel,
+            title=title,
+            district_ids=ids,
+            created_by=actor,
+            reask_at=timezone.now() + reask_after if reask_after else None,
+        )
+        delivery = delivery_save(
+            actor=actor,
+            channel=channel,
+            title=f"安否確認: {title}",
+            content=safety_content(confirmation),
+            target=Delivery.Target.ALL,
+            is_emergency=True,
+            recipient_filter=f"{FILTER}:{confirmation.pk}",
+        )
+        confirmation.delivery = delivery
+        confirmation.save(update_fields=["delivery"])
+        audit_record(
+            action="disaster.safety.started",
+            actor=actor,
+            obj=confirmation,
+            ip_address=ip_address,
+            data={
+                "title": title,
+                "districts": ids,
+                "recipients": safety_recipients(confirmation).count(),
+                "reask_at": confirmation.reask_at.isoformat() if confirmation.reask_at else None,
+            },
+        )
+        delivery_send_at_once(delivery, actor=actor, reason=f"安否確認 {confirmation.pk}")
+    return confirmation
+
+
+def safety_confirmation_close(
+    confirmation: SafetyConfirmation, *, actor: Any, ip_address: str | None = None
+) -> bool:
+    """Stop taking answers (and cancel a re-ask not sent yet). False when it was closed."""
+    with transaction.atomic():
+        closed = SafetyConfirmation.objects.filter(
+            pk=confirmation.pk, status=SafetyConfirmation.Status.OPEN
+        ).update(status=SafetyConfirmation.Status.CLOSED, closed_at=timezone.now())
+        if not closed:
+            return False
+        audit_record(action="disaster.safety.closed", actor=actor, obj=confirmation, ip_address=ip_address)
+    confirmation.refresh_from_db()
+    return True
+
+
+def safety_answer_record(
+    confirmation: SafetyConfirmation, resident: Any, *, status: str, answered_at: datetime
+) -> None:
+    """Keep a resident's answer: one INSERT … ON CONFLICT DO UPDATE, the latest (by the time the
+    resident answered) wins, so a redelivered or late older event cannot overwrite a newer one.
+    No audit entry: residents' own answers are data, not staff actions (docs/disaster.md)."""
+    if status not in SafetyAnswer.Status.values:
+        raise ValueError(f"unknown status {status!r}")
+    table = connection.ops.quote_name(SafetyAnswer._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (confirmation_id, resident_id, status, answered_at) "  # noqa: S608
+            "VALUES (%s, %s, %s, %s) ON CONFLICT (confirmation_id, resident_id) DO UPDATE "
+            f"SET status = excluded.status, answered_at = excluded.answered_at "
+            f"WHERE {table}.answered_at <= excluded.answered_at",
+            [confirmation.pk, resident.pk, status, answered_at],
+        )
+
+
+def safety_reask_due() -> int:
+    """Periodic: for each open confirmation whose re-ask time has come, send the question once
+    more to those who have not answered. Claimed with a conditional UPDATE in the transaction
+    that starts the delivery: once, whatever the number of workers. Returns how many."""
+    from madoguchi.disaster.safety import FILTER, safety_content
+
+    sent = 0
+    due = SafetyConfirmation.objects.filter(
+        status=SafetyConfirmation.Status.OPEN, reask_at__lte=timezone.now(), reasked_at=None
+    )
+    for confirmation in due.select_related("channel", "created_by"):
+        with transaction.atomic():
+            claimed = SafetyConfirmation.objects.filter(pk=confirmation.pk, reasked_at=None).update(
+                reasked_at=timezone.now()
+            )
+            if not claimed:
+                continue
+            delivery = delivery_save(
+                actor=confirmation.created_by,
+                channel=confirmation.channel,
+                title=f"安否確認(再送): {confirmation.title}",
+                content=safety_content(confirmation, again=True),
+                target=Delivery.Target.ALL,
+                is_emergency=True,
+                recipient_filter=f"{FILTER}:{confirmation.pk}:pending",
+            )
+            SafetyConfirmation.objects.filter(pk=confirmation.pk).update(reask_delivery=delivery)
+            audit_record(action="disaster.safety.reasked", obj=confirmation)
+            delivery_send_at_once(
+                delivery, actor=confirmation.created_by, reason=f"安否確認 {confirmation.pk} の再送"
+            )
+        sent += 1
+    return sent

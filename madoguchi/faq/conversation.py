@@ -54,10 +54,18 @@ def _answer(entry: FaqEntry, question: Question, language: str) -> list[Outbound
 
 def faq_stage(turn: Turn) -> list[OutboundMessage] | None:
     """Answer from the FAQ when sure, offer the top 3 when unsure, else pass (→ the fallback)."""
+    return faq_answer(turn)
+
+
+def faq_answer(turn: Turn, *, categories: frozenset[str] | None = None) -> list[OutboundMessage] | None:
+    """The FAQ stage's answer; with `categories`, from entries of those categories only, and
+    None (nothing kept) when none of them fits, so the turn goes on to the usual stages."""
     if not turn.raw_text or not turn.raw_text.strip():
         return None
     text = turn.raw_text.strip()[:500]
-    decision = current_index().decide(text)
+    decision = current_index().decide(text, categories=categories)
+    if categories is not None and decision.kind == "abstain":
+        return None
     entries = {
         e.external_id: e
         for e in FaqEntry.objects.filter(external_id__in=[c.id for c in decision.candidates[:3]])

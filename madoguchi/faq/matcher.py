@@ -281,8 +281,16 @@ class FaqIndex:
             fold(normal) in OUT_OF_SCOPE or reading in OUT_OF_SCOPE for normal, reading in words
         )
 
-    def decide(self, query: str) -> Decision:
-        candidates = self.rank(query)
+    def decide(self, query: str, *, categories: frozenset[str] | None = None) -> Decision:
+        """Answer, offer choices or abstain. `categories`: decide among the entries of those
+        categories only (disaster mode puts its FAQ first this way), with the same thresholds."""
+        if categories is not None:
+            wanted = {doc.id for doc in self.docs if doc.category in categories}
+            if not wanted:
+                return Decision("abstain")
+            candidates = [c for c in self.rank(query, k=len(self.docs)) if c.id in wanted][:5]
+        else:
+            candidates = self.rank(query)
         if not candidates:
             return Decision("abstain")
         if self.out_of_scope(query):

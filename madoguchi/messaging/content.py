@@ -8,7 +8,8 @@ A message is one of
     {"type": "image", "url": "https://…", "preview_url": "https://…"}
     {"type": "sticker", "package_id": "446", "sticker_id": "1988"}
     {"type": "buttons", "title": "…", "text": "…", "image_url": "",
-     "actions": [{"label": "…", "uri": "https://…"} | {"label": "…", "text": "…"}]}
+     "actions": [{"label": "…", "uri": "https://…"} | {"label": "…", "text": "…"}
+                 | {"label": "…", "data": "a=…", "display_text": "…"}]}
     {"type": "flex", "alt_text": "…", "contents": {LINE's bubble or carousel JSON}}
 
 Japanese is required; residents get the variant of their registered language, Japanese otherwise.
@@ -28,6 +29,7 @@ from madoguchi.channels.base import (
     Image,
     MessageAction,
     OutboundMessage,
+    PostbackAction,
     Sticker,
     Text,
     UriAction,
@@ -70,6 +72,12 @@ def _check_action(action: Any, where: str) -> None:
     if "uri" in action:
         if not _https(action["uri"]) and not str(action["uri"]).startswith("tel:"):
             raise ContentError(f"{where}: " + _("リンクは https:// で始まる URL にしてください。"))
+    elif "data" in action:
+        # A postback (features compose these: a safety confirmation's answers).
+        if not isinstance(action["data"], str) or not 0 < len(action["data"]) <= 300:
+            raise ContentError(f"{where}: " + _("ボタンのデータは 1〜300 文字です。"))
+        if len(str(action.get("display_text") or "")) > 300:
+            raise ContentError(f"{where}: " + _("ボタンを押したときの言葉は 300 文字までです。"))
     elif not isinstance(action.get("text"), str) or not 0 < len(action["text"]) <= 300:
         raise ContentError(f"{where}: " + _("ボタンを押したときの言葉を入れてください。"))
 
@@ -171,6 +179,10 @@ def _fill(text: str, params: dict[str, str]) -> str:
 def _action(action: dict[str, Any]) -> Action:
     if "uri" in action:
         return UriAction(label=action["label"], uri=action["uri"])
+    if "data" in action:
+        return PostbackAction(
+            label=action["label"], data=action["data"], display_text=action.get("display_text") or None
+        )
     return MessageAction(label=action["label"], text=action["text"])
 
 

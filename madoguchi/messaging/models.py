@@ -92,6 +92,9 @@ class Delivery(models.Model):
         help_text=_("選ぶと、この関心分野を登録した方にだけ届きます（緊急配信を除く）。"),
     )
     is_emergency = models.BooleanField(_("緊急配信"), default=False)
+    # A recipient filter a feature app registered (sending.RECIPIENT_FILTERS), "name:argument":
+    # a safety confirmation's districts, or those who have not answered it yet.
+    recipient_filter = models.CharField(max_length=100, blank=True)
     # {"ja": [message, …], "en": […], "ja-easy": […]}: content.py
     content = models.JSONField(_("内容"), default=dict)
     scheduled_at = models.DateTimeField(_("配信日時"), null=True, blank=True)

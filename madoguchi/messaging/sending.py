@@ -44,15 +44,26 @@ EMERGENCY_PRIORITY = 100
 ACTIVE_RUN = (DeliveryRun.Status.PREPARING, DeliveryRun.Status.SENDING)
 
 
+# Feature apps above messaging narrow a delivery's recipients by name (Delivery.recipient_filter
+# "name:argument"), registered in their AppConfig.ready(): fn(argument, residents) → residents.
+RECIPIENT_FILTERS: dict[str, Callable[[str, Any], Any]] = {}
+
+
 def run_recipients(delivery: Delivery) -> Any:
     """The residents this delivery reaches now (QuerySet)."""
     segment = delivery.segment if delivery.target == Delivery.Target.SEGMENT else None
-    return segment_residents(
+    residents = segment_residents(
         delivery.channel,
         segment.conditions if segment else {},
         topic_code=delivery.topic.code if delivery.topic else None,
         emergency=delivery.is_emergency,
     )
+    if delivery.recipient_filter:
+        name, _sep, argument = delivery.recipient_filter.partition(":")
+        narrow = RECIPIENT_FILTERS.get(name)
+        # A filter that is not installed reaches nobody rather than everybody.
+        residents = narrow(argument, residents) if narrow is not None else residents.none()
+    return residents
 
 
 def run_method(delivery: Delivery) -> str:
@@ -61,6 +72,7 @@ def run_method(delivery: Delivery) -> str:
     if (
         delivery.target == Delivery.Target.ALL
         and not delivery.topic_id
+        and not delivery.recipient_filter
         and set(delivery.content) == {"ja"}
         and not placeholders_used(delivery.content)
     ):

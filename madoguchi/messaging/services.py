@@ -94,6 +94,7 @@ def delivery_save(
     segment: Segment | None = None,
     topic: Interest | None = None,
     is_emergency: bool = False,
+    recipient_filter: str = "",
     scheduled_at: datetime | None = None,
     recurrence: str = "",
     recurrence_until: date | None = None,
@@ -125,6 +126,7 @@ def delivery_save(
     delivery.segment = segment if target == Delivery.Target.SEGMENT else None
     delivery.topic = topic
     delivery.is_emergency = is_emergency
+    delivery.recipient_filter = recipient_filter[:100]
     delivery.scheduled_at = scheduled_at
     delivery.recurrence = recurrence
     delivery.recurrence_until = recurrence_until if recurrence else None
@@ -169,6 +171,26 @@ def delivery_approve(delivery: Delivery, *, actor: AbstractBaseUser) -> Delivery
     audit_record(action="messaging.delivery.approved", actor=actor, obj=delivery)
     if delivery.next_run_at <= now:
         run_start(delivery)
+    return delivery
+
+
+@transaction.atomic
+def delivery_send_at_once(delivery: Delivery, *, actor: AbstractBaseUser, reason: str) -> Delivery:
+    """Approve and start a draft a feature composed itself, with no second person: a safety
+    confirmation is a fixed question with answer buttons, no staff-written text, and must go out
+    within a minute (like the disaster switch). The feature's confirmation page, this audit entry
+    and its reason are the safeguards. Staff-written deliveries go through delivery_approve."""
+    delivery = Delivery.objects.select_for_update().get(pk=delivery.pk)
+    if delivery.status != Delivery.Status.DRAFT:
+        raise DeliveryError(_("下書きだけをすぐに配信できます。"))
+    now = timezone.now()
+    delivery.status = Delivery.Status.APPROVED
+    delivery.approved_by = actor  # type: ignore[assignment]
+    delivery.approved_at = now
+    delivery.next_run_at = now
+    delivery.save(update_fields=["status", "approved_by", "approved_at", "next_run_at", "updated_at"])
+    audit_record(action="messaging.delivery.sent_at_once", actor=actor, obj=delivery, reason=reason[:500])
+    run_start(delivery)
     return delivery
 
 

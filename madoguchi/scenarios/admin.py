@@ -5,7 +5,8 @@ from madoguchi.scenarios.models import Scenario, ScenarioVersion
 
 @admin.register(Scenario)
 class ScenarioAdmin(admin.ModelAdmin):
-    list_display = ["slug", "title", "department", "is_active"]
+    list_display = ["slug", "title", "department", "is_disaster", "is_active"]
+    list_filter = ["is_disaster", "is_active"]
     search_fields = ["slug", "title"]
 
 

@@ -67,7 +67,7 @@ STEP_KEYS = {
     "goto": {"id", "kind", "step", *JUMPS},
     "end": {"id", "kind", "text"},
 }
-TOP_KEYS = {"slug", "title", "description", "triggers", "start", "steps"}
+TOP_KEYS = {"slug", "title", "description", "triggers", "disaster", "start", "steps"}
 
 
 class DefinitionInvalid(ValueError):
@@ -147,6 +147,7 @@ KEY_ORDER = [
     "title",
     "description",
     "triggers",
+    "disaster",
     "start",
     "steps",
     "text",
@@ -314,6 +315,8 @@ class _Checker:
             self.fail("triggers", f"開始する言葉は {MAX_TRIGGERS} 個までのリストで書いてください。")
         elif any(not isinstance(t, str) or not t.strip() or len(t) > 30 for t in triggers):
             self.fail("triggers", "開始する言葉は 1〜30 文字の文字列で書いてください。")
+        if not isinstance(data.get("disaster", False), bool):
+            self.fail("disaster", "disaster (災害時のシナリオ) は true か false で書いてください。")
         steps = data.get("steps")
         if not isinstance(steps, list) or not steps:
             self.fail("steps", "ステップを 1 つ以上、リストで書いてください。")

@@ -25,6 +25,9 @@ class Scenario(models.Model):
         help_text=_("空欄なら全庁共通"),
     )
     triggers = models.JSONField(_("開始する言葉"), default=list, blank=True)
+    # `disaster: true` in the definition: while disaster mode is on, its trigger words are tried
+    # before staff's keywords and every other scenario (docs/disaster.md).
+    is_disaster = models.BooleanField(_("災害時のシナリオ"), default=False)
     is_active = models.BooleanField(_("有効"), default=True)
     updated_at = models.DateTimeField(auto_now=True)
 

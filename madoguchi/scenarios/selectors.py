@@ -18,15 +18,18 @@ def version_published(slug: str) -> ScenarioVersion | None:
     )
 
 
-def version_triggered_by(text: str) -> ScenarioVersion | None:
+def version_triggered_by(text: str, *, disaster_only: bool = False) -> ScenarioVersion | None:
     """The published version whose scenario a resident's words start: an exact trigger first,
-    then a trigger contained in a short message (the longest trigger wins)."""
+    then a trigger contained in a short message (the longest trigger wins). `disaster_only`:
+    among disaster scenarios only (disaster mode tries those first)."""
     typed = normalise(text)
     if not typed:
         return None
     versions = ScenarioVersion.objects.select_related("scenario").filter(
         scenario__is_active=True, status=ScenarioVersion.Status.PUBLISHED
     )
+    if disaster_only:
+        versions = versions.filter(scenario__is_disaster=True)
     best: tuple[int, int, ScenarioVersion] | None = None
     for version in versions.order_by("scenario_id"):
         for trigger in version.scenario.triggers:

@@ -49,6 +49,7 @@ def scenario_draft_save(
             defaults={
                 "title": definition["title"],
                 "triggers": definition.get("triggers", []),
+                "is_disaster": bool(definition.get("disaster", False)),
                 "department": department,
             },
         )
@@ -141,10 +142,11 @@ def scenario_rollback(
 
 
 def _mirror(scenario: Scenario, version: ScenarioVersion) -> None:
-    """The scenario's title and trigger words are those of its published version."""
+    """The scenario's title, trigger words and disaster flag are those of its published version."""
     scenario.title = version.definition["title"]
     scenario.triggers = version.definition.get("triggers", [])
-    scenario.save(update_fields=["title", "triggers", "updated_at"])
+    scenario.is_disaster = bool(version.definition.get("disaster", False))
+    scenario.save(update_fields=["title", "triggers", "is_disaster", "updated_at"])
 
 
 def scenario_active_set(
