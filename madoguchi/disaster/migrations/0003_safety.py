@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('core', '0003_channel_liff'),
         ('disaster', '0002_alerts'),
-        ('messaging', '0003_safety'),
+        ('messaging', '0005_delivery_recipient_filter'),
         ('residents', '0002_profile'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

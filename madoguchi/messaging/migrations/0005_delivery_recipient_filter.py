@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('messaging', '0002_batch_claimed_by'),
+        ('messaging', '0004_deliveryrun_aggregation_unit'),
     ]
 
     operations = [
