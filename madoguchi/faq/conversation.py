@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 from madoguchi.channels.base import Buttons, OutboundMessage, PostbackAction, Text, UriAction
 from madoguchi.chatbot.answers import menu_chips
 from madoguchi.chatbot.registry import Turn, postback_action, postback_data, register_matcher
-from madoguchi.faq.index import current_index
+from madoguchi.faq.index import current_index, live_queryset
 from madoguchi.faq.models import FaqEntry, Question
 from madoguchi.faq.services import question_feedback
 
@@ -93,14 +93,23 @@ register_matcher("faq", faq_stage)
 
 @postback_action("faq.show")
 def show_entry(turn: Turn, params: dict[str, str]) -> list[OutboundMessage]:
-    entry = FaqEntry.objects.filter(external_id=params.get("id", "")[:40], is_active=True).first()
+    # Live entries only (active and within 掲載開始日・掲載終了日), as the matcher's index: a
+    # scenario jump or an old choice chip must not show an entry that has expired or not begun.
+    entry = live_queryset().filter(external_id=params.get("id", "")[:40]).first()
     question = (
         Question.objects.filter(pk=params.get("q") or 0, resident=turn.resident).first()
         if params.get("q", "").isdigit()
         else None
     )
     if entry is None:
-        return [Text(_("この案内は終了しました。別の言葉でお尋ねください。"), quick_replies=menu_chips())]
+        return [
+            Text(
+                _(
+                    "申し訳ありません。この案内は現在ご覧いただけません。別の言葉でお尋ねいただくか、メニューからお選びください。"
+                ),
+                quick_replies=menu_chips(),
+            )
+        ]
     if question is None:
         question = Question.objects.create(
             resident=turn.resident, text=entry.question[:500], outcome=Question.Outcome.ANSWERED, entry=entry
