@@ -28,6 +28,7 @@ from madoguchi.chatbot.registry import (
     confidential_handler,
     flow_named,
     matchers,
+    miss_counters,
     parse_postback,
     postback_handler,
     welcomes,
@@ -178,18 +179,25 @@ def _turn(event: InboundEvent, resident: Resident) -> Turn:
 
 
 def route(turn: Turn) -> list[OutboundMessage]:
+    # A guess the resident ignored (the FAQ's three choices, then typed words instead of a tap)
+    # is a miss too, so a run of close calls also ends with a person.
+    streak = 0
+    for counter in miss_counters():
+        for _ in range(counter(turn)):
+            streak = MissStreak.bump(turn.resident)
     answer = _first_answer(turn)
-    if answer is not None:
+    if answer is not None and not turn.tentative:
         MissStreak.objects.filter(resident=turn.resident).delete()
         return answer
-    # Nothing answered: after a streak of misses a person takes over rather than the bot
-    # apologising again.
-    misses = MissStreak.bump(turn.resident)
+    if answer is None:
+        streak = MissStreak.bump(turn.resident)
+    # After a streak of misses a person takes over rather than the bot apologising (or
+    # guessing) again.
     handoff = postback_handler("handoff")
-    if misses >= settings.HANDOFF_AFTER_MISSES and handoff is not None:
+    if streak >= settings.HANDOFF_AFTER_MISSES and handoff is not None:
         MissStreak.objects.filter(resident=turn.resident).delete()
         return handoff(turn, {"reason": "bot"})
-    return answers.fallback()
+    return answer if answer is not None else answers.fallback()
 
 
 def _first_answer(turn: Turn) -> list[OutboundMessage] | None:

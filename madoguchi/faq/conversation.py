@@ -6,7 +6,13 @@ from django.utils.translation import gettext as _
 
 from madoguchi.channels.base import Buttons, OutboundMessage, PostbackAction, Text, UriAction
 from madoguchi.chatbot.answers import menu_chips
-from madoguchi.chatbot.registry import Turn, postback_action, postback_data, register_matcher
+from madoguchi.chatbot.registry import (
+    Turn,
+    postback_action,
+    postback_data,
+    register_matcher,
+    register_miss_counter,
+)
 from madoguchi.faq.index import current_index, live_queryset
 from madoguchi.faq.models import FaqEntry, Question
 from madoguchi.faq.services import question_feedback
@@ -84,11 +90,31 @@ def faq_stage(turn: Turn) -> list[OutboundMessage] | None:
             for c in decision.candidates[:3]
             if c.id in entries
         ]
+        turn.tentative = True  # a guess: not the end of a streak of misses
         return [Text(_("お探しの内容はこの中にありますか?"), quick_replies=(*choices, *menu_chips()))]
     return None
 
 
 register_matcher("faq", faq_stage)
+
+
+def ignored_close_calls(turn: Turn) -> int:
+    """A resident who types something else after a close call did not find their question among
+    the choices: that close call is a miss of the streak, and waits for staff with the
+    unanswered questions (`helpful` False: the choices did not help)."""
+    if turn.message_type != "text":
+        return 0
+    ignored = Question.objects.filter(
+        resident=turn.resident,
+        outcome=Question.Outcome.CHOICES,
+        entry__isnull=True,
+        helpful__isnull=True,
+        handled_at__isnull=True,
+    ).update(helpful=False)
+    return min(ignored, 1)
+
+
+register_miss_counter(ignored_close_calls)
 
 
 @postback_action("faq.show")
