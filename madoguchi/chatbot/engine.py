@@ -12,6 +12,7 @@ unfollow are handled before routing; a confidential channel's turns all go to it
 from __future__ import annotations
 
 import logging
+import re
 import unicodedata
 from typing import Any
 
@@ -28,6 +29,7 @@ from madoguchi.chatbot.registry import (
     confidential_handler,
     flow_named,
     matchers,
+    miss_counters,
     parse_postback,
     postback_handler,
     welcomes,
@@ -52,6 +54,66 @@ HANDOFF_WORDS = {
 def normalise(text: str) -> str:
     """Fold full-width/half-width forms and case; trim; so ＳＯＦＡ and sofa match."""
     return unicodedata.normalize("NFKC", text).strip().lower()
+
+
+# Typed requests in the ways residents write them: who (担当者, 職員さん, 人, オペレーター, 係の人 …),
+# then to talk, be put through or consult, and at most a short ending (したいです, つないで, 話せますか).
+# The whole message must be the request: 担当課に電話したい or 人口を知りたい are the FAQ's.
+_WHO = (
+    r"(?:誰か|だれか)?(?:担当者|担当の(?:方|人|かた)|職員|係の(?:方|人|かた)|係員|窓口の(?:方|人)"
+    r"|人間|人|ひと|オペレーター?|スタッフ|生身の人)"
+)
+_HANDOFF_PATTERN = re.compile(
+    rf"{_WHO}(?:さん|の方|のかた)?(?:と|に|へ|を|で)?(?:直接|ちょくせつ)?"
+    r"(?:話|はな|つな|繋|相談|そうだん|代わ|かわ|替わ|交代|チャット)(?P<rest>.*)"
+)
+_HANDOFF_ENGLISH = re.compile(
+    r"(?:i (?:want|would like|need) to |can i |could i |let me |please )?(?:talk|speak|chat) (?:to|with) "
+    r"(?:a |an |the )?(?:staff|person|human|operator|someone|somebody|real person)(?: please)?"
+)
+_POLITE_ENDINGS = (
+    "のですが",
+    "んですが",
+    "んだけど",
+    "お願いします",
+    "おねがいします",
+    "お願い",
+    "ください",
+    "下さい",
+    "です",
+    "ます",
+    "ね",
+    "よ",
+)
+
+
+def _folded(text: str) -> str:
+    """NFKC, lower case, without spaces and punctuation (the long-vowel mark ー is a letter)."""
+    return "".join(c for c in normalise(text) if unicodedata.category(c)[0] not in "PZSC")
+
+
+_FOLDED_HANDOFF_WORDS = {_folded(word) for word in HANDOFF_WORDS}
+
+
+def asks_for_a_person(text: str | None) -> bool:
+    """Whether a typed message is a request to talk to a person (where 職員と話す goes)."""
+    if not text:
+        return False
+    folded = _folded(text)
+    if folded in _FOLDED_HANDOFF_WORDS:
+        return True
+    if len(folded) > 25:
+        return False  # a longer message is a question, however it starts
+    if _HANDOFF_ENGLISH.fullmatch(" ".join(re.sub(r"[^\w\s]", " ", normalise(text)).split())):
+        return True
+    stripped = folded
+    for _ in range(3):  # したいのですがお願いします: endings stack
+        for ending in _POLITE_ENDINGS:
+            if stripped.endswith(ending) and len(stripped) > len(ending):
+                stripped = stripped[: -len(ending)]
+                break
+    match = _HANDOFF_PATTERN.fullmatch(stripped)
+    return match is not None and len(match["rest"]) <= 8
 
 
 def dispatch(event: InboundEvent) -> None:
@@ -118,18 +180,25 @@ def _turn(event: InboundEvent, resident: Resident) -> Turn:
 
 
 def route(turn: Turn) -> list[OutboundMessage]:
+    # A guess the resident ignored (the FAQ's three choices, then typed words instead of a tap)
+    # is a miss too, so a run of close calls also ends with a person.
+    streak = 0
+    for counter in miss_counters():
+        for _ in range(counter(turn)):
+            streak = MissStreak.bump(turn.resident)
     answer = _first_answer(turn)
-    if answer is not None:
+    if answer is not None and not turn.tentative:
         MissStreak.objects.filter(resident=turn.resident).delete()
         return answer
-    # Nothing answered: after a streak of misses a person takes over rather than the bot
-    # apologising again.
-    misses = MissStreak.bump(turn.resident)
+    if answer is None:
+        streak = MissStreak.bump(turn.resident)
+    # After a streak of misses a person takes over rather than the bot apologising (or
+    # guessing) again.
     handoff = postback_handler("handoff")
-    if misses >= settings.HANDOFF_AFTER_MISSES and handoff is not None:
+    if streak >= settings.HANDOFF_AFTER_MISSES and handoff is not None:
         MissStreak.objects.filter(resident=turn.resident).delete()
         return handoff(turn, {"reason": "bot"})
-    return answers.fallback()
+    return answer if answer is not None else answers.fallback()
 
 
 def _first_answer(turn: Turn) -> list[OutboundMessage] | None:
@@ -153,7 +222,7 @@ def _first_answer(turn: Turn) -> list[OutboundMessage] | None:
         if flow is not None:
             return flow.handle(turn, state)
         flow_end(turn.resident)  # a flow that no longer exists
-    if turn.text in HANDOFF_WORDS and (handoff := postback_handler("handoff")) is not None:
+    if asks_for_a_person(turn.raw_text) and (handoff := postback_handler("handoff")) is not None:
         return handoff(turn, {})
     for matcher in matchers("priority"):  # disaster mode: its scenarios and FAQ first
         if (answer := matcher(turn)) is not None:

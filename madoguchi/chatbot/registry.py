@@ -50,6 +50,9 @@ class Turn:
     # Set by a matcher when this turn turned out to be counseling: the stored event and the
     # answer are then kept encrypted.
     confidential: bool = False
+    # Set by a matcher whose answer is a guess (the FAQ's close call, three choices): it does not
+    # break a streak of misses; ignoring it counts as one (see `register_miss_counter`).
+    tentative: bool = False
 
     @property
     def location(self) -> dict[str, Any] | None:
@@ -74,6 +77,7 @@ class Flow(Protocol):
 
 _postback_actions: dict[str, PostbackHandler] = {}
 _flows: dict[str, Flow] = {}
+_miss_counters: list[Callable[[Turn], int]] = []
 _matchers: dict[Stage, list[Matcher]] = {
     "urgent": [],
     "operator": [],
@@ -104,6 +108,18 @@ def register_matcher(stage: Stage, matcher: Matcher) -> Matcher:
     if matcher not in _matchers[stage]:
         _matchers[stage].append(matcher)
     return matcher
+
+
+def register_miss_counter(counter: Callable[[Turn], int]) -> Callable[[Turn], int]:
+    """A feature's count of its earlier guesses this turn shows the resident ignored (they typed
+    something else instead of picking one): each is a miss of the streak."""
+    if counter not in _miss_counters:
+        _miss_counters.append(counter)
+    return counter
+
+
+def miss_counters() -> list[Callable[[Turn], int]]:
+    return list(_miss_counters)
 
 
 def register_confidential_handler(handler: Callable[[Turn], Answer]) -> Callable[[Turn], Answer]:

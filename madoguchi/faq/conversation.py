@@ -6,8 +6,14 @@ from django.utils.translation import gettext as _
 
 from madoguchi.channels.base import Buttons, OutboundMessage, PostbackAction, Text, UriAction
 from madoguchi.chatbot.answers import menu_chips
-from madoguchi.chatbot.registry import Turn, postback_action, postback_data, register_matcher
-from madoguchi.faq.index import current_index
+from madoguchi.chatbot.registry import (
+    Turn,
+    postback_action,
+    postback_data,
+    register_matcher,
+    register_miss_counter,
+)
+from madoguchi.faq.index import current_index, live_queryset
 from madoguchi.faq.models import FaqEntry, Question
 from madoguchi.faq.services import question_feedback
 
@@ -92,6 +98,7 @@ def faq_answer(turn: Turn, *, categories: frozenset[str] | None = None) -> list[
             for c in decision.candidates[:3]
             if c.id in entries
         ]
+        turn.tentative = True  # a guess: not the end of a streak of misses
         return [Text(_("お探しの内容はこの中にありますか?"), quick_replies=(*choices, *menu_chips()))]
     return None
 
@@ -99,16 +106,44 @@ def faq_answer(turn: Turn, *, categories: frozenset[str] | None = None) -> list[
 register_matcher("faq", faq_stage)
 
 
+def ignored_close_calls(turn: Turn) -> int:
+    """A resident who types something else after a close call did not find their question among
+    the choices: that close call is a miss of the streak, and waits for staff with the
+    unanswered questions (`helpful` False: the choices did not help)."""
+    if turn.message_type != "text":
+        return 0
+    ignored = Question.objects.filter(
+        resident=turn.resident,
+        outcome=Question.Outcome.CHOICES,
+        entry__isnull=True,
+        helpful__isnull=True,
+        handled_at__isnull=True,
+    ).update(helpful=False)
+    return min(ignored, 1)
+
+
+register_miss_counter(ignored_close_calls)
+
+
 @postback_action("faq.show")
 def show_entry(turn: Turn, params: dict[str, str]) -> list[OutboundMessage]:
-    entry = FaqEntry.objects.filter(external_id=params.get("id", "")[:40], is_active=True).first()
+    # Live entries only (active and within 掲載開始日・掲載終了日), as the matcher's index: a
+    # scenario jump or an old choice chip must not show an entry that has expired or not begun.
+    entry = live_queryset().filter(external_id=params.get("id", "")[:40]).first()
     question = (
         Question.objects.filter(pk=params.get("q") or 0, resident=turn.resident).first()
         if params.get("q", "").isdigit()
         else None
     )
     if entry is None:
-        return [Text(_("この案内は終了しました。別の言葉でお尋ねください。"), quick_replies=menu_chips())]
+        return [
+            Text(
+                _(
+                    "申し訳ありません。この案内は現在ご覧いただけません。別の言葉でお尋ねいただくか、メニューからお選びください。"
+                ),
+                quick_replies=menu_chips(),
+            )
+        ]
     if question is None:
         question = Question.objects.create(
             resident=turn.resident, text=entry.question[:500], outcome=Question.Outcome.ANSWERED, entry=entry

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 from django.conf import settings
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Max, Q, QuerySet
 from django.utils import timezone
 
 from madoguchi.faq.matcher import Doc, FaqIndex, Synonyms
@@ -16,13 +16,18 @@ _lock = threading.Lock()
 _cached: tuple[tuple[object, ...], FaqIndex] | None = None
 
 
-def live_entries() -> list[FaqEntry]:
+def live_queryset() -> QuerySet[FaqEntry]:
+    """Entries the bot may show today: active and within 掲載開始日・掲載終了日."""
     today = timezone.localdate()
-    return list(
+    return (
         FaqEntry.objects.filter(is_active=True)
         .filter(Q(valid_from__isnull=True) | Q(valid_from__lte=today))
         .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=today))
     )
+
+
+def live_entries() -> list[FaqEntry]:
+    return list(live_queryset())
 
 
 def _version() -> tuple[object, ...]:

@@ -35,7 +35,8 @@ MAX_EXAMPLES = 5
 
 
 def waiting_questions() -> QuerySet[Question]:
-    """Questions staff have not handled that the bot did not answer, or answered unhelpfully."""
+    """Questions staff have not handled that the bot did not answer, answered unhelpfully, or
+    offered choices for that the resident passed over (typing something else)."""
     return Question.objects.filter(handled_at__isnull=True).filter(
         Q(outcome=Question.Outcome.ABSTAINED) | Q(helpful=False)
     )
@@ -165,7 +166,7 @@ def _group(questions: list[Question]) -> QuestionGroup:
         last=latest,
         question_ids=sorted(q.pk for q in questions),
         examples=[Example(text, counts[text]) for text in ranked[:MAX_EXAMPLES]],
-        not_helpful=sum(q.helpful is False for q in questions),
+        not_helpful=sum(q.helpful is False and q.outcome == Question.Outcome.ANSWERED for q in questions),
         words=words,
         candidate_ids=candidate_ids[:5],
     )

@@ -38,7 +38,30 @@ MAX_CONDITION_DEPTH = 4
 STEP_KINDS = ("message", "ask", "branch", "goto", "end")
 CAPTURES = ("text", "number", "date", "photo", "location")
 OPERATORS = ("eq", "ne", "in", "not_in", "lt", "le", "gt", "ge", "exists", "missing", "contains")
-ATTRIBUTES = ("language", "friend_days")  # resident attributes a branch may test
+# Resident attributes a branch may test: the reply language, days since following, and what the
+# resident registered (district code, audience, age band, interest codes, tag names, children).
+ATTRIBUTES = (
+    "language",
+    "friend_days",
+    "district",
+    "audience",
+    "age_band",
+    "interests",
+    "tags",
+    "has_children",
+    "child_age",
+    "child_age_months",
+)
+LIST_ATTRIBUTES = ("interests", "tags")  # lists: contains (has), exists, missing
+LIST_OPERATORS = ("contains", "exists", "missing")
+ATTRIBUTE_VALUES = {  # attributes with a fixed set of values (Resident.Audience, Resident.AgeBand)
+    "audience": ("resident", "tourist", "prospective"),
+    "age_band": ("under20", "20s", "30s", "40s", "50s", "60s", "70plus"),
+    "has_children": ("yes", "no"),
+}
+# What a waiting step can take from the registration instead of asking (`from_attr`).
+FROM_ATTR_CHOICES = ("district", "audience", "age_band", "has_children")  # a message's choices
+FROM_ATTR_DATES = ("youngest_child_birthdate",)  # an ask with capture: date
 JUMPS = ("faq", "flow", "action", "handoff")  # where a choice or a goto step may leave to
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,49}$")
@@ -49,8 +72,9 @@ PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]{0,39})\}")
 RELATIVE_DATE = re.compile(r"^today(?:([+-])(\d{1,3})([ymd]))?$")
 
 STEP_KEYS = {
-    "message": {"id", "kind", "text", "choices", "style", "title", "var", "next"},
+    "message": {"id", "kind", "text", "choices", "style", "title", "var", "next", "from_attr"},
     "ask": {
+        "from_attr",
         "id",
         "kind",
         "text",
@@ -167,6 +191,7 @@ KEY_ORDER = [
     "all",
     "any",
     "attr",
+    "from_attr",
     "op",
     "next",
     "else",
@@ -393,6 +418,13 @@ class _Checker:
             return
         if "next" in step:
             self.fail(f"{where}の next", "choices があるときは、選択肢ごとに next を書いてください。")
+        if "from_attr" in step:
+            if step["from_attr"] not in FROM_ATTR_CHOICES:
+                self.fail(
+                    f"{where}の from_attr", f"{', '.join(FROM_ATTR_CHOICES)} のいずれかを書いてください。"
+                )
+            elif "var" not in step:
+                self.fail(f"{where}の from_attr", "from_attr には var が要ります。")
         maximum = MAX_BUTTONS if buttons else MAX_QUICK_REPLIES
         if not isinstance(choices, list) or not choices:
             self.fail(f"{where}の choices", "選択肢をリストで書いてください。")
@@ -432,6 +464,13 @@ class _Checker:
 
     def check_ask(self, step: dict[str, Any], where: str) -> None:
         self.text(step.get("text"), f"{where}の text", MAX_TEXT)
+        if "from_attr" in step and (
+            step.get("capture") != "date" or step["from_attr"] not in FROM_ATTR_DATES
+        ):
+            self.fail(
+                f"{where}の from_attr",
+                f"from_attr は capture: date のときだけ、{', '.join(FROM_ATTR_DATES)} を書けます。",
+            )
         self.text(step.get("error"), f"{where}の error", MAX_TEXT, required=False)
         capture = step.get("capture")
         if capture not in CAPTURES:
@@ -511,6 +550,20 @@ class _Checker:
             self.fail(where, f"op は {', '.join(OPERATORS)} のいずれかです。")
             return
         value = cond.get("value")
+        attr = cond.get("attr")
+        if attr in LIST_ATTRIBUTES and op not in LIST_OPERATORS:
+            self.fail(where, f"attr「{attr}」に使える op は {', '.join(LIST_OPERATORS)} です。")
+            return
+        if attr in ATTRIBUTE_VALUES and op in ("eq", "ne", "in", "not_in"):
+            allowed = ATTRIBUTE_VALUES[attr]
+            given = value if isinstance(value, list) else [value]
+            wrong = [str(v) for v in given if v not in allowed]
+            if wrong:
+                self.fail(
+                    where,
+                    f"attr「{attr}」の value は {', '.join(allowed)} のいずれかです ({', '.join(wrong)})。",
+                )
+                return
         if op in ("exists", "missing"):
             if "value" in cond:
                 self.fail(where, f"{op} には value を書きません。")
@@ -549,10 +602,12 @@ class _Checker:
                 raise _Loop("→".join(f"「{s}」" for s in loop))
             visiting.append(step_id)
             step = steps[step_id]
-            own = 1 if messages_sent(step) else 0
             after = max((walk(n) for n in following[step_id]), default=0)
             visiting.pop()
-            sent[step_id] = own + after
+            if "from_attr" in step:  # asks (one message, then waits) or is filled in (none)
+                sent[step_id] = max(1, after)
+            else:
+                sent[step_id] = (1 if messages_sent(step) else 0) + after
             return sent[step_id]
 
         for step_id in steps:
@@ -579,6 +634,14 @@ def waits_for_input(step: dict[str, Any]) -> bool:
 
 def automatic_next(step: dict[str, Any]) -> list[str]:
     """The steps that run right after this one without the resident doing anything."""
+    if "from_attr" in step:  # filled from the registration: it may go on without waiting
+        if step["kind"] == "ask":
+            return [step["next"]] if isinstance(step.get("next"), str) else []
+        return [
+            c["next"]
+            for c in step.get("choices") or []
+            if isinstance(c, dict) and isinstance(c.get("next"), str)
+        ]
     if waits_for_input(step):
         return []
     if step["kind"] == "message":

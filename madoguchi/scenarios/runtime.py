@@ -117,6 +117,11 @@ class Run:
                 self.end()
                 return _gone()
             kind = step["kind"]
+            if "from_attr" in step and (filled := self.from_registration(step)) is not None:
+                step_id = filled
+                if step_id == "":  # a choice that leaves the scenario
+                    return self.out[:MAX_MESSAGES_PER_REPLY]
+                continue
             if kind == "message" and step.get("choices"):
                 self.out.append(self.choices_message(step))
                 return self.wait(step_id)
@@ -304,10 +309,66 @@ class Run:
 
     # Branches
 
+    def from_registration(self, step: dict[str, Any]) -> str | None:
+        """What the resident registered, instead of asking (`from_attr`): the next step's id,
+        "" when the choice left the scenario, None to ask as usual."""
+        name = step["from_attr"]
+        if name == "youngest_child_birthdate":
+            born = self.youngest_birthdate()
+            if born is None:
+                return None
+            try:  # a birthdate outside the question's min/max is asked for as usual
+                value = capture.read_date(born.isoformat(), step, timezone.localdate())
+            except capture.Invalid:
+                return None
+            self.vars[step["var"]] = value
+            self.vars[f"{step['var']}_age"] = capture.full_years(value, timezone.localdate())
+            return str(step["next"])
+        value = self.attribute(name)
+        if value in (None, ""):
+            return None
+        forms = {normalise(str(value))}
+        district = self.turn.resident.district if name == "district" else None
+        if district is not None:  # a district matches by its code or its name, with or without 地区
+            forms |= {normalise(district.name), normalise(district.name.removesuffix("地区"))}
+        for number, choice in enumerate(step["choices"]):
+            if normalise(_shown(choice.get("value", localized(choice["label"], "ja")))) in forms:
+                return self.choose_from(step, number)
+        return None
+
+    def choose_from(self, step: dict[str, Any], number: int) -> str:
+        choice = step["choices"][number]
+        self.vars[step["var"]] = choice.get("value", localized(choice["label"], "ja"))
+        if "next" in choice:
+            return str(choice["next"])
+        self.leave(choice)
+        return ""
+
+    def youngest_birthdate(self) -> date | None:
+        child = self.turn.resident.children.order_by("-birthdate").first()
+        return child.birthdate if child is not None else None
+
     def attribute(self, name: str) -> Any:
         resident = self.turn.resident
         if name == "language":
             return resident.reply_language
+        if name == "district":
+            return resident.district.code if resident.district is not None else None
+        if name in ("audience", "age_band"):
+            return getattr(resident, name) or None
+        if name == "interests":
+            return sorted(resident.interests.values_list("code", flat=True))
+        if name == "tags":
+            return sorted(resident.tags.values_list("name", flat=True))
+        if name in ("has_children", "child_age", "child_age_months"):
+            born = self.youngest_birthdate()
+            if name == "has_children":  # unknown (missing) until the resident has registered
+                return "yes" if born is not None else "no" if resident.registered_at else None
+            if born is None:
+                return None
+            today = timezone.localdate()
+            months = (today.year - born.year) * 12 + today.month - born.month - (today.day < born.day)
+            return months // 12 if name == "child_age" else months
         followed = resident.followed_at or resident.created_at
         return (timezone.now() - followed).days if followed else 0
 
@@ -345,6 +406,10 @@ def _same(left: Any, right: Any) -> bool:
 
 def compare(left: Any, op: str, right: Any) -> bool:
     """One condition of a branch. Numbers compare as numbers, ISO dates as dates, else as text."""
+    if isinstance(left, list):  # interests, tags: present when there is one; contains = has
+        if op in ("exists", "missing"):
+            return bool(left) == (op == "exists")
+        return op == "contains" and any(_same(item, right) for item in left)
     present = left is not None and left != ""
     if op == "exists":
         return present

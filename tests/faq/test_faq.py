@@ -91,6 +91,17 @@ def test_ask_prints_one_json_line_per_query(midori, capsys, monkeypatch):
     assert all(len(line["candidates"]) <= 5 for line in lines)
 
 
+def test_ask_reads_crlf_lines_as_windows_saves_them(midori, capsys, monkeypatch):
+    # As sys.stdin reads a file saved on Windows: the \r stays on each line.
+    crlf = "住民票 コンビニ\r\n明日雨ふる？\r\n".encode()
+    stdin = io.TextIOWrapper(io.BytesIO(crlf), encoding="utf-8", newline="")
+    monkeypatch.setattr("sys.stdin", stdin)
+    call_command("faq", "ask", "--json", "--stdin")
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [line["query"] for line in lines] == ["住民票 コンビニ", "明日雨ふる？"]
+    assert lines[0]["answer_id"] == "F018"
+
+
 def test_import_command_reports_refusal(db, tmp_path):
     bad = tmp_path / "faq.csv"
     bad.write_bytes(b"a,b\n")
@@ -155,6 +166,22 @@ def test_a_close_call_offers_three_choices_and_a_tap_answers(sim, channel, midor
     run_tasks()
     assert "粗大ごみ受付センター" in sim.messages(USER)[-1]["text"]
     assert Question.objects.get().entry.external_id == "F005"
+
+
+@pytest.mark.parametrize(
+    "dates",
+    [{"valid_until": "2020-01-01"}, {"valid_from": "2999-01-01"}],
+    ids=["expired", "not-yet-valid"],
+)
+def test_an_entry_outside_its_dates_is_not_shown_by_a_jump_or_an_old_chip(sim, channel, midori, dates):
+    FaqEntry.objects.filter(external_id="F005").update(**dates)
+    sim.send(USER, {"type": "postback", "postback": {"data": "a=faq.show&id=F005"}})
+    run_tasks()
+    [answer] = sim.messages(USER)
+    assert "粗大ごみ受付センター" not in answer["text"]
+    assert "現在ご覧いただけません" in answer["text"]
+    assert "メニュー" in [item["action"]["label"] for item in answer["quickReply"]["items"]]
+    assert not Question.objects.filter(entry__external_id="F005").exists()
 
 
 def test_out_of_scope_questions_get_the_menu_not_a_guess(sim, channel, midori):

@@ -134,6 +134,43 @@ def test_the_resident_is_asked_whether_it_helped_and_a_no_waits_for_staff(sim, c
     assert group.text == "住民票 コンビニで取れる？" and group.not_helpful == 1
 
 
+def test_close_calls_passed_over_are_misses_that_hand_over_and_wait_for_staff(sim, channel, midori, settings):
+    from madoguchi.inbox.models import Conversation
+
+    settings.HANDOFF_AFTER_MISSES = 3
+    sim.send(USER, {"type": "follow"})
+    for question in ("ソファー捨てたい", "手続き", "証明書"):  # each a close call: three choices
+        sim.text(USER, question)
+        run_tasks()
+        assert "この中にありますか" in sim.messages(USER)[-1]["text"]
+    assert not Conversation.objects.exists()
+    sim.text(USER, "保険")  # the third close call passed over: a person takes over
+    run_tasks()
+    assert "職員におつなぎします" in sim.messages(USER)[-1]["text"]
+    assert Conversation.objects.get().origin == Conversation.Origin.BOT
+    waiting = {q.text for q in waiting_questions()}
+    assert {"ソファー捨てたい", "手続き", "証明書"} <= waiting
+    assert {g.text: g.not_helpful for g in waiting_groups()}["手続き"] == 0  # passed over, not said "no"
+
+
+def test_a_close_call_whose_choice_is_tapped_is_not_a_miss(sim, channel, midori, settings):
+    from madoguchi.inbox.models import Conversation
+
+    settings.HANDOFF_AFTER_MISSES = 2
+    sim.send(USER, {"type": "follow"})
+    for question in ("あいうえお", "ソファー捨てたい"):
+        sim.text(USER, question)
+        run_tasks()
+    chips = [item["action"] for item in sim.messages(USER)[-1]["quickReply"]["items"]]
+    sofa = next(action for action in chips if "粗大ごみを出したい" in action.get("displayText", ""))
+    sim.send(USER, {"type": "postback", "postback": {"data": sofa["data"]}})
+    run_tasks()
+    sim.text(USER, "かきくけこ")
+    run_tasks()
+    assert not Conversation.objects.exists()
+    assert "ソファー捨てたい" not in {q.text for q in waiting_questions()}
+
+
 def test_an_answer_with_links_shows_them_as_buttons(sim, channel, midori):
     FaqEntry.objects.filter(external_id="F018").update(
         links=[{"label": "コンビニ交付", "url": "https://www.city.midori.example.jp/konbini"}]

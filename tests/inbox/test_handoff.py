@@ -8,6 +8,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.utils import timezone
 
+from madoguchi.chatbot.engine import asks_for_a_person
 from madoguchi.chatbot.registry import postback_data
 from madoguchi.inbox.models import Conversation, Message
 from madoguchi.inbox.services import (
@@ -87,6 +88,39 @@ def test_asking_for_a_person_opens_a_conversation_and_the_bot_keeps_quiet(sim, c
     sim.text(USER, "ヘルプ")
     run_tasks()
     assert texts(sim)[-1].startswith("知りたいこと")
+
+
+HANDOFF_PHRASINGS = [
+    "担当者と話したいです",
+    "人と話したい",
+    "オペレーターにつないで",
+    "職員さんと話したい",
+    "係の人と相談したいのですが。",
+    "ｵﾍﾟﾚｰﾀｰにつないでください",
+    "I want to talk to a person",
+]
+NOT_HANDOFF = ["担当課に電話したい", "人口を知りたい", "相談窓口はどこ", "人と話すのが苦手で相談したい"]
+
+
+def test_requests_for_a_person_in_other_words_open_a_conversation_and_questions_do_not(sim, channel):
+    users = {text: "U" + f"{number:032x}" for number, text in enumerate(HANDOFF_PHRASINGS + NOT_HANDOFF)}
+    for text, user in users.items():
+        sim.send(user, {"type": "follow"})
+        sim.text(user, text)
+    run_tasks()
+    opened = {c.resident.line_user_id: [m.body for m in c.messages.all()] for c in Conversation.objects.all()}
+    assert opened == {users[text]: [text] for text in HANDOFF_PHRASINGS}
+    for text in HANDOFF_PHRASINGS:
+        assert "職員におつなぎします" in texts(sim, users[text])[-1]
+    for text in NOT_HANDOFF:
+        assert "職員におつなぎします" not in texts(sim, users[text])[-1]
+
+
+@pytest.mark.parametrize(
+    "text", ["粗大ごみの担当者は誰ですか", "職員の採用試験", "相談したい", "人間ドックの補助"]
+)
+def test_questions_that_name_staff_are_not_requests_for_a_person(text):
+    assert not asks_for_a_person(text)
 
 
 def test_a_second_reply_goes_by_push_when_the_token_was_used(sim, channel, staff):

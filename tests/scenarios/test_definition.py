@@ -162,7 +162,27 @@ def test_hostile_yaml_is_refused_before_it_can_hurt(source, expected):
         (
             "  - {id: a, kind: branch, rules: [{if: {attr: password, op: eq, value: '1'}, next: b}],"
             " else: b}\n  - {id: b, kind: end}",
-            "attr は language, friend_days のいずれか",
+            "attr は language, friend_days, district, audience, age_band, interests, tags, has_children",
+        ),
+        (
+            "  - {id: a, kind: branch, rules: [{if: {attr: tags, op: eq, value: 子育て世帯}, next: b}],"
+            " else: b}\n  - {id: b, kind: end}",
+            "attr「tags」に使える op は contains, exists, missing です",
+        ),
+        (
+            "  - {id: a, kind: branch, rules: [{if: {attr: audience, op: in, value: [resident, alien]},"
+            " next: b}], else: b}\n  - {id: b, kind: end}",
+            "attr「audience」の value は resident, tourist, prospective のいずれかです (alien)",
+        ),
+        (
+            "  - {id: a, kind: ask, capture: text, var: v, text: q, next: a, from_attr: district}",
+            "from_attr は capture: date のときだけ",
+        ),
+        (
+            "  - {id: a, kind: message, text: q, from_attr: password, var: v,"
+            " choices: [{label: x, next: b}]}\n"
+            "  - {id: b, kind: end}",
+            "ステップ「a」の from_attr: district, audience, age_band, has_children のいずれか",
         ),
         (
             "  - {id: a, kind: branch, rules: [{if: {attr: language, op: like, value: en}, next: b}],"

@@ -392,6 +392,91 @@ def test_the_childcare_guide_gives_personal_information(phone, demo_flows):
     assert len(labels(phone.last)) <= 13
 
 
+def _register(resident, *, district="kita", born=None):
+    from madoguchi.residents.models import Child, District
+
+    resident.district, _ = District.objects.get_or_create(code=district, defaults={"name": "北地区"})
+    resident.registered_at = timezone.now()
+    resident.save()
+    if born is not None:
+        Child.objects.create(resident=resident, birthdate=born)
+
+
+def test_the_childcare_guide_uses_what_the_resident_registered_and_asks_only_the_rest(phone, demo_flows):
+    born = timezone.localdate().replace(day=1) - timedelta(days=400)  # about 1 year old
+    _register(phone.resident, born=born)
+    phone.say("子育て")
+    phone.tap("はじめる")
+    phone.tap("いいえ")  # pregnant? (not registered): asked; children and district are not
+    assert phone.texts[0].startswith(f"【デモ】1〜2 歳のお子さん ({born.isoformat()} 生まれ)")
+    assert "みどりっこひろば北" in phone.texts[1]
+
+
+def test_the_childcare_guide_asks_for_the_district_of_a_registered_resident_without_one(phone, demo_flows):
+    phone.resident.registered_at = timezone.now()  # registered, no child, no district
+    phone.resident.save()
+    phone.say("子育て")
+    phone.tap("はじめる")
+    phone.tap("いいえ")
+    assert phone.texts == ["お住まいの地区を選んでください。近くの子育て支援センターをご案内します。"]
+    phone.tap("港")
+    assert "みどりっこひろば港" in phone.texts[0]
+
+
+ATTRS = """
+slug: attrs
+title: 属性
+triggers: [属性]
+steps:
+  - id: check
+    kind: branch
+    rules:
+      - if: {all: [{attr: district, op: eq, value: kita}, {attr: interests, op: contains, value: bousai}]}
+        next: kita-bousai
+      - if: {attr: tags, op: contains, value: 子育て世帯}
+        next: tagged
+      - if: {all: [{attr: has_children, op: eq, value: "yes"}, {attr: child_age_months, op: lt, value: 6}]}
+        next: baby
+      - if: {any: [{attr: audience, op: eq, value: tourist}, {attr: age_band, op: in, value: [60s, 70plus]}]}
+        next: visitor-or-senior
+      - if: {attr: interests, op: missing}
+        next: nothing
+    else: other
+  - {id: kita-bousai, kind: end, text: 北地区で防災}
+  - {id: tagged, kind: end, text: 子育て世帯タグ}
+  - {id: baby, kind: end, text: 6か月未満}
+  - {id: visitor-or-senior, kind: end, text: 観光か年配}
+  - {id: nothing, kind: end, text: 関心なし}
+  - {id: other, kind: end, text: その他}
+"""
+
+
+def test_branches_on_what_residents_registered(phone, db):
+    from madoguchi.residents.models import Child, District, Interest, Tag
+
+    publish(ATTRS)
+    resident = phone.resident
+    assert phone.say("属性")[0].text == "関心なし"  # nothing registered
+    resident.audience = "tourist"
+    resident.save()
+    assert phone.say("属性")[0].text == "観光か年配"
+    resident.audience = ""
+    resident.save()
+    Child.objects.create(resident=resident, birthdate=timezone.localdate() - timedelta(days=60))
+    assert phone.say("属性")[0].text == "6か月未満"
+    resident.tags.add(Tag.objects.create(name="子育て世帯"))
+    assert phone.say("属性")[0].text == "子育て世帯タグ"
+    resident.district = District.objects.create(code="kita", name="北地区")
+    resident.save()
+    resident.interests.add(Interest.objects.create(code="bousai", name="防災"))
+    assert phone.say("属性")[0].text == "北地区で防災"
+    resident.district = District.objects.create(code="minami", name="南地区")
+    resident.save()
+    resident.tags.clear()
+    Child.objects.all().delete()
+    assert phone.say("属性")[0].text == "その他"
+
+
 @pytest.mark.parametrize(
     ("language", "expected"),
     [

@@ -53,7 +53,7 @@ class Command(BaseCommand):
             else:  # with a BOM, so Excel in Japan opens it as UTF-8
                 Path(output).write_text("\ufeff" + faq_export_csv(), encoding="utf-8")
         else:
-            queries = [line.rstrip("\n") for line in sys.stdin] if options["stdin"] else [options["query"]]
+            queries = [line.rstrip("\r\n") for line in sys.stdin] if options["stdin"] else [options["query"]]
             index = current_index()
             for query in queries:
                 decision = index.decide(query)
