@@ -115,6 +115,37 @@ def test_a_segment_in_batches_of_500_each_resident_once_in_their_language(
     assert multicasts["requests"] == run.batches == 4  # 500 + 500 + 100 (ja), 30 (en)
 
 
+def test_without_placeholders_residents_are_grouped_by_their_language_alone(
+    sim: Sim, channel: Channel, author: Any, approver: Any
+) -> None:
+    """The grouping PostgreSQL does itself (SQLite: the Python loop) gives what each language's
+    resident should read: en-US reads English, やさしい日本語 its own, an unwritten language and no
+    language Japanese; 500 at most a request."""
+    japanese = make_residents(channel, 1100, sim=sim, language="ja")
+    american = make_residents(channel, 20, sim=sim, language="EN-us")
+    unknown = make_residents(channel, 10, sim=sim, language="")
+    easy = make_residents(channel, 10, sim=sim, language="ja-easy")
+    vietnamese = make_residents(channel, 10, sim=sim, language="vi")
+    content = {
+        "ja": {"messages": [{"type": "text", "text": "お知らせ"}]},
+        "en": {"messages": [{"type": "text", "text": "News"}]},
+        "ja-easy": {"messages": [{"type": "text", "text": "おしらせ"}]},
+    }
+    delivery = approved(author, approver, draft(author, channel, content=content))
+    run_tasks()
+    run = delivery.runs.get()
+    assert run.status == DeliveryRun.Status.DONE and run.recipients == run.sent == 1150
+    sizes = sorted(run.batch_set.values_list("variant", "size"))
+    assert sizes == [("en", 20), ("ja", 120), ("ja", 500), ("ja", 500), ("ja-easy", 10)]
+    for residents, text in [
+        (japanese[::50] + unknown + vietnamese, "お知らせ"),
+        (american, "News"),
+        (easy, "おしらせ"),
+    ]:
+        assert all([m["text"] for m in sim.messages(r.line_user_id)] == [text] for r in residents)
+    assert received(sim) == {"1": 1150}
+
+
 def test_broadcast_only_when_it_is_the_same_for_every_friend(
     sim: Sim, channel: Channel, author: Any, approver: Any
 ) -> None:
