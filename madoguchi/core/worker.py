@@ -9,8 +9,10 @@ from __future__ import annotations
 import logging
 import threading
 
+from django.conf import settings
 from django.db import close_old_connections
 from django.utils.crypto import get_random_string
+from django.utils.module_loading import import_string
 from django_tasks_db.management.commands.db_worker import Worker
 
 from madoguchi.core.scheduling import at_start, tick
@@ -51,8 +53,16 @@ def start_ticker(every: float, stop: threading.Event) -> threading.Thread:
     return thread
 
 
+def warm_up() -> None:
+    """Import the channel integrations before the first task: the LINE SDK takes over a second to
+    import, which would otherwise stall every sender thread of a delivery's first batch at once."""
+    for path in settings.CHANNEL_TRANSPORTS.values():
+        import_string(path)
+
+
 def run_worker(*, interval: float, tick_every: float, queues: str = "*") -> None:
     """Run tasks and periodic jobs until SIGINT/SIGTERM (a running task is finished first)."""
+    warm_up()
     at_start()
     close_old_connections()
     stop = threading.Event()
