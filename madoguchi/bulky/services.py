@@ -29,7 +29,6 @@ from django.utils.translation import gettext_lazy as _
 
 from madoguchi.bulky import calendar
 from madoguchi.bulky.models import Booking, BookingLine, CollectionDay, Item, SavedAddress
-from madoguchi.bulky.tagging import tag_residents_who_booked
 from madoguchi.core.audit import audit_record
 from madoguchi.residents.models import District, Resident
 
@@ -177,6 +176,7 @@ def booking_create(
             if resident is not None:
                 _remember_address(resident, name, address, phone, keep=keep_address)
                 _confirm_later(booking, "created")
+                _retag_later(resident)
             # The place is taken last, so the day's row stays locked only for the audit entry
             # and the commit: residents racing for it queue for as short a time as can be.
             _take(day.pk)
@@ -187,8 +187,6 @@ def booking_create(
                 ip_address=ip_address,
                 data={"via": booking.via, "day": day.pk, "pieces": sum(q for _i, q in lines)},
             )
-            if resident is not None:
-                tag_residents_who_booked(resident)  # after the audit entry: see tagging.py
     except IntegrityError:
         raise BookingError(ALREADY) from None
     return booking
@@ -275,7 +273,7 @@ def booking_cancel(booking: Booking, *, actor: Staff | None = None, ip_address: 
         _give_back(current.day_id)
         audit_record(action="bulky.booking.cancelled", actor=actor, obj=current, ip_address=ip_address)
         if current.resident is not None:
-            tag_residents_who_booked(current.resident)
+            _retag_later(current.resident)
             _confirm_later(current, "cancelled")
     return current
 
@@ -312,6 +310,13 @@ def _confirm_later(booking: Booking, kind: str) -> None:
     from madoguchi.bulky.tasks import push_booking_message
 
     push_booking_message.enqueue(booking.pk, kind, secrets.token_hex(8))
+
+
+def _retag_later(resident: Resident) -> None:
+    """The 粗大ごみ予約済み tag follows once the booking has committed (see bulky/tagging.py)."""
+    from madoguchi.bulky.tasks import retag_resident
+
+    retag_resident.enqueue(resident.pk)
 
 
 # Places per district and day
