@@ -6,20 +6,22 @@ through the real service (`bulky.services.booking_create`: the conditional UPDAT
 row, its lines, the audit entry and the confirmation task, in one transaction). 100 of the
 attempts are a second tap by a resident who already tried, so "same resident twice" is raced too.
 
-Concurrency: 16 threads by default (`--workers`), each with its own PostgreSQL connection opened
-before the start (connecting is not timed), all released together by a barrier and pulling the
-1,000 attempts from one shared queue, as a web server's 16 request threads would take 1,000
-residents' taps. `--processes` forks worker processes instead: on this 2-core machine they were
-slower (the processes compete for the two cores with PostgreSQL's backends; the GIL was not the
-limit), see docs/bulky.md for the figures at 8/16/32 workers. Latency is per attempt, from the call
-to its return.
+Concurrency: by default as many threads as `madoguchi serve` handles requests at once on
+PostgreSQL on this machine (its gunicorn runs 2 × cores + 1 workers of 2 threads: 10 on 2 cores;
+`--workers` sets another number), each with its own PostgreSQL connection opened before the start
+(connecting is not timed), all released together by a barrier and pulling the 1,000 attempts from
+one shared queue, as the server's request threads would take 1,000 residents' taps (the rest wait
+in its listen queue, which is not timed). `--processes` forks worker processes instead: on this
+2-core machine they were slower (the processes compete for the two cores with PostgreSQL's
+backends; the GIL was not the limit), see docs/bulky.md for the figures at 8/16/32 workers.
+Latency is per attempt, from the call to its return.
 
 double_booked is computed from the database afterwards: confirmed bookings beyond the day's
 capacity, plus residents holding more than one confirmed booking on the day. counter_ok says
 whether the day's `booked` counter equals the confirmed bookings.
 
   .venv/bin/python bench/booking_race.py
-  .venv/bin/python bench/booking_race.py --attempts 1000 --places 100 --workers 16
+  .venv/bin/python bench/booking_race.py --attempts 1000 --places 100 --workers 16   # more at once
   .venv/bin/python bench/booking_race.py --processes        # the same with processes
 
 Ends with one line: attempts=… confirmed=… double_booked=… p95_ms=…
@@ -57,7 +59,11 @@ def main() -> None:
     parser.add_argument("--places", type=int, default=100)
     parser.add_argument("--repeat", type=int, default=100, help="attempts that are a resident's second tap")
     parser.add_argument(
-        "--workers", type=int, default=16, help="concurrent connections (PostgreSQL allows 100)"
+        "--workers",
+        type=int,
+        default=2 * (2 * (os.cpu_count() or 1) + 1),
+        help="concurrent attempts; by default what `madoguchi serve` handles at once on PostgreSQL here"
+        " (2 × cores + 1 workers × 2 threads: 10 on 2 cores)",
     )
     parser.add_argument("--processes", action="store_true", help="worker processes instead of threads")
     args = parser.parse_args()
