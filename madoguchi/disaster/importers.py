@@ -18,6 +18,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from madoguchi.core.textfiles import decode_upload
 from madoguchi.disaster.hazards import HAZARDS
 
 MAX_FILE_BYTES = 5_000_000
@@ -60,17 +61,8 @@ class Parsed:
 
 
 def decode(data: bytes, name: str = "") -> str:
-    label = f"{name}: " if name else ""
-    if len(data) > MAX_FILE_BYTES:
-        raise ImportRefused(f"{label}ファイルが大きすぎます({len(data):,} バイト、上限 {MAX_FILE_BYTES:,})")
-    if b"\x00" in data:
-        raise ImportRefused(f"{label}テキスト(CSV)ではないファイルです")
-    for encoding in ("utf-8-sig", "cp932"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise ImportRefused(f"{label}文字コードが UTF-8 でも Shift_JIS でもありません")
+    """UTF-8 (BOM or not), else cp932; anything else (or binary) is refused."""
+    return decode_upload(data, name=name, max_bytes=MAX_FILE_BYTES, refused=ImportRefused)
 
 
 def read_rows(data: bytes, name: str = "") -> list[list[str]]:

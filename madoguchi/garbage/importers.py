@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from madoguchi.core.textfiles import decode_upload
 from madoguchi.faq.matcher import content_words, fold
 from madoguchi.garbage.calendar import RuleError, parse_rule, resolve_remarks
 
@@ -34,17 +35,7 @@ class ImportRefused(ValueError):
 
 def decode(data: bytes, name: str = "") -> str:
     """UTF-8 (BOM or not), else cp932; anything else (or binary) is refused."""
-    label = f"{name}: " if name else ""
-    if len(data) > MAX_FILE_BYTES:
-        raise ImportRefused(f"{label}ファイルが大きすぎます({len(data):,} バイト、上限 {MAX_FILE_BYTES:,})")
-    if b"\x00" in data:
-        raise ImportRefused(f"{label}テキスト(CSV)ではないファイルです")
-    for encoding in ("utf-8-sig", "cp932"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise ImportRefused(f"{label}文字コードが UTF-8 でも Shift_JIS でもありません")
+    return decode_upload(data, name=name, max_bytes=MAX_FILE_BYTES, refused=ImportRefused)
 
 
 def read_table(data: bytes, name: str = "", delimiter: str | None = None) -> list[list[str]]:
