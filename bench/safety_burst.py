@@ -45,7 +45,7 @@ from typing import Any
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from webhook_ingest import SECRET, free_port, http_request, read_status
+from webhook_ingest import SECRET, free_port, http_request, open_loop
 
 DATABASE = "madoguchi_bench_safety"
 STATUSES = ["safe"] * 17 + ["family"] * 2 + ["help"]
@@ -105,43 +105,9 @@ def answer_event(number: int, confirmation_id: int, status: str) -> tuple[bytes,
 async def burst(url_text: str, requests: list[bytes], seconds: float, connections: int) -> dict[str, Any]:
     """Open loop: answer n is due at start + n * seconds / N, whether or not earlier ones were
     answered. Returns the ack latencies (s) and how many got a 200."""
-    url = httpx.URL(url_text)
-    queue: asyncio.Queue[tuple[float, bytes] | None] = asyncio.Queue()
-    latencies: list[float] = []
-    errors = 0
-
-    async def connection() -> None:
-        nonlocal errors
-        reader, writer = await asyncio.open_connection(url.host, url.port)
-        while (item := await queue.get()) is not None:
-            due, request = item
-            try:
-                writer.write(request)
-                status = await read_status(reader)
-            except (ConnectionError, asyncio.IncompleteReadError, ValueError):
-                errors += 1
-                writer.close()
-                reader, writer = await asyncio.open_connection(url.host, url.port)
-                continue
-            if status == 200:
-                latencies.append(time.perf_counter() - due)
-            else:
-                errors += 1
-        writer.close()
-
-    workers = [asyncio.create_task(connection()) for _ in range(connections)]
-    started = time.perf_counter()
     interval = seconds / max(len(requests), 1)
-    for number, request in enumerate(requests):
-        due = started + number * interval
-        delay = due - time.perf_counter()
-        if delay > 0.001:
-            await asyncio.sleep(delay)
-        queue.put_nowait((due, request))
-    for _ in workers:
-        queue.put_nowait(None)
-    await asyncio.gather(*workers)
-    return {"latencies": latencies, "errors": errors, "burst_s": time.perf_counter() - started}
+    latencies, errors, elapsed = await open_loop(url_text, requests, interval, connections)
+    return {"latencies": latencies, "errors": errors, "burst_s": elapsed}
 
 
 def start_server(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:

@@ -78,17 +78,21 @@ async def read_status(reader: asyncio.StreamReader) -> int:
     return int(status_line.split()[1])
 
 
-async def run_load(
-    url_text: str, secret: str, rate: float, seconds: float, connections: int
-) -> dict[str, float]:
-    """Open-loop load: request n is due at start + n/rate, whether or not earlier ones answered.
+async def open_loop(
+    url_text: str,
+    requests: list[bytes],
+    interval: float,
+    connections: int,
+    warm_up: list[bytes] | None = None,
+) -> tuple[list[float], int, float]:
+    """Open-loop load: request n is due at start + n × interval, whether or not earlier ones were
+    answered. Returns the latencies (s) of the 200s, how many failed, and the time it took.
 
     A plain asyncio HTTP/1.1 client on keep-alive connections, with every request built before
     the clock starts, so that the load generator costs little CPU beside the server it measures.
+    `warm_up` requests go first and are not counted.
     """
     url = httpx.URL(url_text)
-    total = int(rate * seconds)
-    requests = [http_request(url, *signed_event(n, secret)) for n in range(total)]
     queue: asyncio.Queue[tuple[float, bytes] | None] = asyncio.Queue()
     latencies: list[float] = []
     errors = 0
@@ -113,17 +117,17 @@ async def run_load(
         writer.close()
 
     workers = [asyncio.create_task(connection()) for _ in range(connections)]
-    # warm-up: a few events per connection, not measured
-    for n in range(connections * 2):
-        queue.put_nowait((time.perf_counter(), http_request(url, *signed_event(10**9 + n, secret))))
-    while not queue.empty():
-        await asyncio.sleep(0.05)
-    await asyncio.sleep(0.5)
-    latencies.clear()
-    errors = 0
+    if warm_up:
+        for request in warm_up:
+            queue.put_nowait((time.perf_counter(), request))
+        while not queue.empty():
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.5)
+        latencies.clear()
+        errors = 0
     started = time.perf_counter()
     for number, request in enumerate(requests):
-        due = started + number / rate
+        due = started + number * interval
         delay = due - time.perf_counter()
         if delay > 0.001:
             await asyncio.sleep(delay)
@@ -131,7 +135,18 @@ async def run_load(
     for _ in workers:
         queue.put_nowait(None)
     await asyncio.gather(*workers)
-    elapsed = time.perf_counter() - started
+    return latencies, errors, time.perf_counter() - started
+
+
+async def run_load(
+    url_text: str, secret: str, rate: float, seconds: float, connections: int
+) -> dict[str, float]:
+    """`rate` signed events a second for `seconds`, after a few per connection not measured."""
+    url = httpx.URL(url_text)
+    total = int(rate * seconds)
+    requests = [http_request(url, *signed_event(n, secret)) for n in range(total)]
+    warm_up = [http_request(url, *signed_event(10**9 + n, secret)) for n in range(connections * 2)]
+    latencies, errors, elapsed = await open_loop(url_text, requests, 1 / rate, connections, warm_up)
     ordered = sorted(latencies)
 
     def percentile(p: float) -> float:
