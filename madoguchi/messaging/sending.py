@@ -191,17 +191,28 @@ def run_prepare(run_id: int) -> None:
             run.prepared_through = chunk[-1][0]
             run.recipients += len(chunk)
             run.batches = seq
-            updated = DeliveryRun.objects.filter(pk=run.pk, status=DeliveryRun.Status.PREPARING).update(
-                prepared_through=run.prepared_through,
-                recipients=run.recipients,
-                batches=seq,
-                prepare_heartbeat=timezone.now(),
-            )
-            if not updated:  # cancelled meanwhile: the batches written now are cancelled too
-                DeliveryBatch.objects.filter(run=run, state=DeliveryBatch.State.PENDING).update(
-                    state=DeliveryBatch.State.CANCELLED
-                )
+            if not _progress_record(run):
                 return
+    _prepare_done(run)
+
+
+def _progress_record(run: DeliveryRun) -> bool:
+    """Store how far preparing got, in the chunk's transaction. False when the run was cancelled
+    meanwhile: the batches just written are cancelled too."""
+    updated = DeliveryRun.objects.filter(pk=run.pk, status=DeliveryRun.Status.PREPARING).update(
+        prepared_through=run.prepared_through,
+        recipients=run.recipients,
+        batches=run.batches,
+        prepare_heartbeat=timezone.now(),
+    )
+    if not updated:
+        DeliveryBatch.objects.filter(run=run, state=DeliveryBatch.State.PENDING).update(
+            state=DeliveryBatch.State.CANCELLED
+        )
+    return bool(updated)
+
+
+def _prepare_done(run: DeliveryRun) -> None:
     DeliveryRun.objects.filter(pk=run.pk, status=DeliveryRun.Status.PREPARING).update(
         status=DeliveryRun.Status.SENDING
     )
@@ -273,21 +284,9 @@ def _prepare_in_database(run: DeliveryRun, residents: Any) -> None:
             run.prepared_through = last
             run.recipients += count
             run.batches += written
-            updated = DeliveryRun.objects.filter(pk=run.pk, status=DeliveryRun.Status.PREPARING).update(
-                prepared_through=run.prepared_through,
-                recipients=run.recipients,
-                batches=run.batches,
-                prepare_heartbeat=timezone.now(),
-            )
-            if not updated:  # cancelled meanwhile: the batches written now are cancelled too
-                DeliveryBatch.objects.filter(run=run, state=DeliveryBatch.State.PENDING).update(
-                    state=DeliveryBatch.State.CANCELLED
-                )
+            if not _progress_record(run):
                 return
-    DeliveryRun.objects.filter(pk=run.pk, status=DeliveryRun.Status.PREPARING).update(
-        status=DeliveryRun.Status.SENDING
-    )
-    run_finish_if_done(run.pk)
+    _prepare_done(run)
 
 
 # Send
