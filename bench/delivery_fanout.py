@@ -29,7 +29,6 @@ import math
 import os
 import platform
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -39,17 +38,14 @@ from typing import Any
 
 import httpx
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import free_port, fresh_demo_city, start_linesim
+
 ROOT = Path(__file__).resolve().parent.parent
 DATABASE = "madoguchi_bench_fanout"
 MULTICAST_MAX, MULTICAST_PER_SECOND = 500, 200
 # Each run's line starts with these, in this order (issue 4); more figures follow `missed`.
 FIGURE_KEYS = ("residents", "wall_s", "bound_s", "ratio", "peak_rss_mb", "duplicates", "missed")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -263,20 +259,9 @@ def main() -> None:
         "MADOGUCHI_DELIVERY_STALE_SECONDS": "3",
     }
     os.environ.update(env)
-    subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", database], check=True)
-    subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", database], check=True)
-    madoguchi = [sys.executable, "-m", "madoguchi"]
-    subprocess.run([*madoguchi, "migrate", "-v0"], env=env, check=True)
-    subprocess.run([*madoguchi, "demo_setup"], env=env, check=True, stdout=subprocess.DEVNULL)
-    linesim = subprocess.Popen([sys.executable, "-m", "linesim", "--port", str(sim_port)], env=env)
-    sim = httpx.Client(base_url=f"http://127.0.0.1:{sim_port}", timeout=120)
+    fresh_demo_city(database, env)
+    linesim, sim = start_linesim(sim_port, env)
     try:
-        for _ in range(100):
-            try:
-                sim.get("/_sim/stats").raise_for_status()
-                break
-            except httpx.HTTPError:
-                time.sleep(0.1)
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "madoguchi.settings")
         import django
 

@@ -45,7 +45,8 @@ from typing import Any
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from webhook_ingest import SECRET, free_port, http_request, open_loop
+from harness import free_port, fresh_demo_city, start_linesim
+from webhook_ingest import SECRET, http_request, open_loop
 
 DATABASE = "madoguchi_bench_safety"
 STATUSES = ["safe"] * 17 + ["family"] * 2 + ["help"]
@@ -168,21 +169,10 @@ def main() -> None:
         "MADOGUCHI_LINE_REPLY_TOKEN_SECONDS": "0",
     }
     os.environ.update(env)
-    subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", DATABASE], check=True)
-    subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", DATABASE], check=True)
-    madoguchi = [sys.executable, "-m", "madoguchi"]
-    subprocess.run([*madoguchi, "migrate", "-v0"], env=env, check=True)
-    subprocess.run([*madoguchi, "demo_setup"], env=env, check=True, stdout=subprocess.DEVNULL)
-    linesim = subprocess.Popen([sys.executable, "-m", "linesim", "--port", str(sim_port)], env=env)
+    fresh_demo_city(DATABASE, env)
+    linesim, sim = start_linesim(sim_port, env)
     processes: list[subprocess.Popen[bytes]] = []
-    sim = httpx.Client(base_url=f"http://127.0.0.1:{sim_port}", timeout=120)
     try:
-        for _ in range(100):
-            try:
-                sim.get("/_sim/stats").raise_for_status()
-                break
-            except httpx.HTTPError:
-                time.sleep(0.1)
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "madoguchi.settings")
         import django
 

@@ -23,7 +23,6 @@ import hmac
 import json
 import os
 import platform
-import socket
 import statistics
 import subprocess
 import sys
@@ -33,6 +32,9 @@ import uuid
 from pathlib import Path
 
 import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "linesim-demo-secret"
@@ -166,12 +168,6 @@ async def run_load(
         "max_ms": percentile(1.0),
         "mean_ms": round(statistics.fmean(ordered) * 1000, 1) if ordered else float("nan"),
     }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def start_server(
