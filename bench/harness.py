@@ -3,6 +3,7 @@ linesim in a process of its own."""
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -38,3 +39,35 @@ def start_linesim(port: int, env: dict[str, str]) -> tuple[subprocess.Popen[byte
         except httpx.HTTPError:
             time.sleep(0.1)
     return linesim, sim
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used (Linux /proc), 0 when it is gone."""
+    try:
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()  # noqa: SIM115
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children(pid: int) -> list[int]:
+    """The processes `pid` started (a gunicorn master's workers)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()  # noqa: SIM115
+            except OSError:
+                continue
+            if int(stat[1]) == pid:
+                found.append(int(entry))
+    return found
+
+
+def database_backends(database: str) -> list[int]:
+    """The PostgreSQL server processes serving connections to `database`."""
+    import psycopg
+
+    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres") as conn:
+        rows = conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", [database]).fetchall()
+    return [pid for (pid,) in rows]

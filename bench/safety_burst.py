@@ -45,7 +45,7 @@ from typing import Any
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import free_port, fresh_demo_city, start_linesim
+from harness import children, cpu_seconds, database_backends, free_port, fresh_demo_city, start_linesim
 from webhook_ingest import SECRET, http_request, open_loop
 
 DATABASE = "madoguchi_bench_safety"
@@ -219,10 +219,27 @@ def main() -> None:
             http_request(httpx.URL(url), *answer_event(n, confirmation.pk, chooser.choice(STATUSES)))
             for n in order
         ]
+
+        def cpu_by_part() -> dict[str, dict[int, float]]:
+            """CPU seconds so far of each process, by the part it plays."""
+            parts = {
+                "web": [server.pid, *children(server.pid)],
+                "workers": [process.pid for process in processes[1:]],
+                "linesim": [linesim.pid],
+                "postgres": database_backends(DATABASE),
+            }
+            return {part: {pid: cpu_seconds(pid) for pid in pids} for part, pids in parts.items()}
+
+        cpu_before = cpu_by_part()
         started = time.monotonic()
         figures = asyncio.run(burst(url, requests, args.seconds, args.connections))
         drained = wait_idle(args.drain_timeout, "answers")
         wall = drained - started
+        cpu_after = cpu_by_part()
+        cpu_used = {
+            part: sum(seconds - cpu_before[part].get(pid, 0.0) for pid, seconds in cpu_after[part].items())
+            for part in cpu_after
+        }
         latencies = sorted(figures["latencies"])
         acknowledged = len(latencies)
         recorded = SafetyAnswer.objects.filter(confirmation=confirmation).count()
@@ -244,6 +261,13 @@ def main() -> None:
             f" workers={args.workers} send_s={send_s:.1f} burst_s={figures['burst_s']:.1f}"
             f" ack_p50_ms={p50:.1f} errors={figures['errors']} failed_events={failed}"
             f" help_conversations={conversations}",
+            flush=True,
+        )
+        print(
+            "cpu_ms_per_answer "
+            + " ".join(
+                f"{part}={seconds * 1000 / max(args.residents, 1):.2f}" for part, seconds in cpu_used.items()
+            ),
             flush=True,
         )
         print(

@@ -216,6 +216,12 @@ EVENT_MAX_ATTEMPTS = env_int("MADOGUCHI_EVENT_MAX_ATTEMPTS", 5, minimum=1)
 EVENT_RETRY_SECONDS = env_int("MADOGUCHI_EVENT_RETRY_SECONDS", 10, minimum=0)
 # An event still "processing" after this long belonged to a worker that died; it is re-queued.
 EVENT_STUCK_SECONDS = env_int("MADOGUCHI_EVENT_STUCK_SECONDS", 300, minimum=1)
+# How many waiting events a worker claims at once (one statement), processes, then marks done.
+EVENT_BATCH = env_int("MADOGUCHI_EVENT_BATCH", 50, minimum=1)
+
+# Loops `madoguchi worker` runs beside its task loop, by the queue name that selects them
+# (`--queues`): stored inbound events are their own queue (channels/line/inbound.py).
+WORKER_LOOPS = {"inbound": "madoguchi.channels.line.inbound.events_loop"}
 
 # Which code sends on which kind of channel (channels.base resolves it; domain apps never
 # import an integration directly).

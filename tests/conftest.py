@@ -186,8 +186,15 @@ def liff_channel(channel: Channel) -> Channel:
 
 
 def run_tasks() -> None:
-    """Run every task that is ready, in this process, with django-tasks-db's own worker."""
-    task_worker(interval=0, batch=True, worker_id="pytest").run()
+    """Process every waiting inbound event and run every task that is ready, in this process
+    (with django-tasks-db's own worker), until neither is left: what `madoguchi worker` does."""
+    from madoguchi.channels.line.inbound import events_drain
+
+    while True:
+        events_drain()
+        task_worker(interval=0, batch=True, worker_id="pytest").run()
+        if not events_drain():  # else those events may have queued tasks: once more
+            return
 
 
 @pytest.fixture
@@ -195,7 +202,10 @@ def background_worker(channel: Channel) -> Iterator[Worker]:
     """A worker polling in a thread, as `madoguchi worker` does, for tests that wait on answers."""
     from django.db import connection
 
+    from madoguchi.channels.line.inbound import events_loop
+
     worker = task_worker(interval=0.1, worker_id="pytest-thread")
+    stop = threading.Event()
 
     def run() -> None:
         try:
@@ -203,11 +213,20 @@ def background_worker(channel: Channel) -> Iterator[Worker]:
         finally:
             connection.close()
 
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
+    def inbound() -> None:
+        try:
+            events_loop(stop, 0.05)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, daemon=True), threading.Thread(target=inbound, daemon=True)]
+    for thread in threads:
+        thread.start()
     yield worker
     worker.running = False
-    thread.join(timeout=10)
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=10)
 
 
 def wait_for(predicate: Any, timeout: float = 15, what: str = "condition") -> Any:

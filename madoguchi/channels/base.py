@@ -191,6 +191,17 @@ class InboundEvent(Protocol):
         """Keep this event's content encrypted from now on (it turned out to be counseling)."""
 
 
+@dataclass(frozen=True)
+class Reply:
+    """One event's answer, for `Transport.reply_many` (the fields of `Transport.reply`)."""
+
+    reply_token: str | None
+    user_id: str
+    messages: list[OutboundMessage]
+    dedupe_key: str
+    received_at_ms: int | None = None
+
+
 class Transport(Protocol):
     """What a channel integration offers domain apps."""
 
@@ -211,6 +222,12 @@ class Transport(Protocol):
         event again never sends the same answer twice. `confidential` (counseling) keeps the
         sent messages encrypted, as on a confidential channel.
         """
+
+    def reply_many(self, channel: Channel, replies: list[Reply]) -> list[Exception | None]:
+        """Answer many events at once (a burst of answers to one question): each as `reply`
+        would, but those that must be pushed (their token is too old) and say the same go
+        together, in one multicast per MULTICAST_MAX. Returns, per reply, None when it was sent
+        or the error that stopped it. Not for confidential channels."""
 
     def push(
         self,

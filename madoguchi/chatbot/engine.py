@@ -20,7 +20,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import translation
 
-from madoguchi.channels.base import InboundEvent, OutboundMessage, Text, transport_for
+from madoguchi.channels.base import InboundEvent, OutboundMessage, Reply, Text, transport_for
 from madoguchi.chatbot import answers
 from madoguchi.chatbot.flows import flow_active, flow_end
 from madoguchi.chatbot.models import Keyword, MissStreak
@@ -31,11 +31,17 @@ from madoguchi.chatbot.registry import (
     matchers,
     miss_counters,
     parse_postback,
+    postback_batch_handler,
     postback_handler,
     welcomes,
 )
 from madoguchi.residents.models import Resident
-from madoguchi.residents.services import resident_follow, resident_get_or_create, resident_unfollow
+from madoguchi.residents.services import (
+    resident_follow,
+    resident_get_or_create,
+    resident_unfollow,
+    residents_get_or_create,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -156,9 +162,96 @@ def dispatch(event: InboundEvent) -> None:
             user_id=user_id,
             messages=messages[:5],
             dedupe_key=f"answer:{event.webhook_event_id}",
-            received_at_ms=payload.get("timestamp") if isinstance(payload.get("timestamp"), int) else None,
+            received_at_ms=_received_at_ms(payload),
             confidential=turn.confidential,
         )
+
+
+def dispatch_many(events: list[InboundEvent]) -> list[Exception | None]:
+    """Handle a batch of stored events (the LINE integration's inbound loop): for each, None when
+    it was handled, or the exception that stopped it (the caller tries it again later).
+
+    Postbacks whose action has a batch handler (a burst of 安否確認 answers) are handled
+    together: their residents read in one query, the handler called once, their answers sent with
+    `Transport.reply_many`. Every other event goes through `dispatch`, one by one, in order; so
+    does every event of a resident who also did something else in the batch (their order counts).
+    """
+    outcomes: list[Exception | None] = [None] * len(events)
+    batchable = [_batch_action(event) for event in events]
+    others = {event.source_user_id for event, action in zip(events, batchable, strict=True) if action is None}
+    groups: dict[tuple[int, str], list[int]] = {}
+    for index, (event, action) in enumerate(zip(events, batchable, strict=True)):
+        if action is None or event.source_user_id in others:
+            outcomes[index] = _attempt(event)
+        else:
+            groups.setdefault((event.channel.pk, action), []).append(index)
+    for (_channel, action), indexes in groups.items():
+        group = [events[index] for index in indexes]
+        for index, outcome in zip(indexes, _dispatch_together(action, group), strict=True):
+            outcomes[index] = outcome
+    return outcomes
+
+
+def _attempt(event: InboundEvent) -> Exception | None:
+    try:
+        dispatch(event)
+    except Exception as exc:
+        return exc
+    return None
+
+
+def _batch_action(event: InboundEvent) -> str | None:
+    """The postback action of an event its batch handler may take, or None."""
+    if event.event_type != "postback" or not event.source_user_id or event.channel.is_confidential:
+        return None
+    postback = event.payload.get("postback")
+    data = postback.get("data") if isinstance(postback, dict) else None
+    if not isinstance(data, str):
+        return None
+    name, _params = parse_postback(data)
+    return name if postback_batch_handler(name) is not None else None
+
+
+def _dispatch_together(action: str, events: list[InboundEvent]) -> list[Exception | None]:
+    channel = events[0].channel
+    handler = postback_batch_handler(action)
+    assert handler is not None
+    try:
+        residents = residents_get_or_create(channel, [event.source_user_id for event in events])
+        turns = [_turn(event, residents[event.source_user_id]) for event in events]
+        answered = handler([(turn, parse_postback(turn.postback_data or "")[1]) for turn in turns])
+        if len(answered) != len(turns):
+            raise ValueError(
+                f"the batch handler of {action!r} answered {len(answered)} of {len(turns)} turns"
+            )
+        # As route() does for an answer: a streak of misses ends.
+        MissStreak.objects.filter(resident__in=[turn.resident for turn in turns]).delete()
+    except Exception:
+        # One odd event should not fail the others: each goes the ordinary way, with its own tries.
+        logger.exception("the batch handler of %s failed; handling %s events one by one", action, len(events))
+        return [_attempt(event) for event in events]
+    replies = [
+        Reply(
+            reply_token=event.payload.get("replyToken"),
+            user_id=event.source_user_id,
+            messages=messages[:5],
+            dedupe_key=f"answer:{event.webhook_event_id}",
+            received_at_ms=_received_at_ms(event.payload),
+        )
+        for event, messages in zip(events, answered, strict=True)
+    ]
+    sent = [index for index, messages in enumerate(answered) if messages]
+    outcomes: list[Exception | None] = [None] * len(events)
+    results = transport_for(channel).reply_many(channel, [replies[index] for index in sent]) if sent else []
+    for index, outcome in zip(sent, results, strict=True):
+        outcomes[index] = outcome
+    return outcomes
+
+
+def _received_at_ms(payload: dict[str, Any]) -> int | None:
+    """When LINE received the event (its reply token's age counts from then)."""
+    stamp = payload.get("timestamp")
+    return stamp if isinstance(stamp, int) else None
 
 
 def _turn(event: InboundEvent, resident: Resident) -> Turn:

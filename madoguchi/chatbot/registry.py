@@ -1,6 +1,9 @@
 """Where feature apps plug into the conversation, without editing the dispatcher.
 
 - `postback_action("name")` registers a handler for postbacks whose data is `a=name&...`.
+  `postback_batch_action("name")` may add a handler of many such turns at once, for actions that
+  come in bursts (安否確認 answers): the dispatcher gives it the turns of one batch of events
+  together, and it returns one answer per turn, as the single handler would have.
 - `register_flow(flow)` registers a scenario flow; `flow_start` puts a resident in it, and
   while they are in it every message goes to `flow.handle` first.
 - `register_matcher(stage, fn)` adds to a stage of routing: "urgent" (before everything: crisis
@@ -64,6 +67,7 @@ class Turn:
 
 Answer = list[OutboundMessage]
 PostbackHandler = Callable[[Turn, dict[str, str]], Answer]
+BatchPostbackHandler = Callable[[list[tuple[Turn, dict[str, str]]]], list[Answer]]
 Matcher = Callable[[Turn], Answer | None]
 Stage = Literal["urgent", "operator", "priority", "scenario", "faq"]
 
@@ -76,6 +80,7 @@ class Flow(Protocol):
 
 
 _postback_actions: dict[str, PostbackHandler] = {}
+_batch_postback_actions: dict[str, BatchPostbackHandler] = {}
 _flows: dict[str, Flow] = {}
 _miss_counters: list[Callable[[Turn], int]] = []
 _matchers: dict[Stage, list[Matcher]] = {
@@ -94,6 +99,16 @@ def postback_action(name: str) -> Callable[[PostbackHandler], PostbackHandler]:
         if name in _postback_actions and _postback_actions[name] is not handler:
             raise ValueError(f"postback action {name!r} is registered twice")
         _postback_actions[name] = handler
+        return handler
+
+    return register
+
+
+def postback_batch_action(name: str) -> Callable[[BatchPostbackHandler], BatchPostbackHandler]:
+    def register(handler: BatchPostbackHandler) -> BatchPostbackHandler:
+        if name in _batch_postback_actions and _batch_postback_actions[name] is not handler:
+            raise ValueError(f"batch postback action {name!r} is registered twice")
+        _batch_postback_actions[name] = handler
         return handler
 
     return register
@@ -143,6 +158,10 @@ def confidential_handler() -> Callable[[Turn], Answer] | None:
 
 def postback_handler(name: str) -> PostbackHandler | None:
     return _postback_actions.get(name)
+
+
+def postback_batch_handler(name: str) -> BatchPostbackHandler | None:
+    return _batch_postback_actions.get(name)
 
 
 def has_postback_action(name: str) -> bool:

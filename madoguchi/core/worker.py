@@ -1,4 +1,5 @@
-"""The task worker: django-tasks-db's worker loop, with the periodic-job tick beside it.
+"""The task worker: django-tasks-db's worker loop, with the periodic-job tick and the loops of
+settings.WORKER_LOOPS (inbound events) beside it.
 
 `madoguchi worker` runs it in production (any number, on any machines); `madoguchi demo` runs one
 in its own process; the tests use `task_worker` directly.
@@ -53,6 +54,20 @@ def start_ticker(every: float, stop: threading.Event) -> threading.Thread:
     return thread
 
 
+def start_loops(queues: str, interval: float, stop: threading.Event) -> list[threading.Thread]:
+    """Start the WORKER_LOOPS the queue selection includes, each in a thread of its own."""
+    chosen = set(queues.split(","))
+    threads = []
+    for name, path in settings.WORKER_LOOPS.items():
+        if "*" not in chosen and name not in chosen:
+            continue
+        loop = import_string(path)
+        thread = threading.Thread(target=loop, args=(stop, interval), name=f"madoguchi-{name}", daemon=True)
+        thread.start()
+        threads.append(thread)
+    return threads
+
+
 def warm_up() -> None:
     """Import the channel integrations before the first task: the LINE SDK takes over a second to
     import, which would otherwise stall every sender thread of a delivery's first batch at once."""
@@ -67,9 +82,12 @@ def run_worker(*, interval: float, tick_every: float, queues: str = "*") -> None
     close_old_connections()
     stop = threading.Event()
     start_ticker(tick_every, stop)
+    loops = start_loops(queues, interval, stop)
     worker = task_worker(interval=interval, queues=queues)
     worker.configure_signals()
     try:
         worker.run()
     finally:
         stop.set()
+        for thread in loops:  # a claimed batch is finished, not left for the stuck-event sweep
+            thread.join(timeout=30)

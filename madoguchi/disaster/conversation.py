@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import unicodedata
 from datetime import UTC, datetime
+from typing import Any
 
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -21,12 +22,19 @@ from django.utils.translation import gettext as _
 from madoguchi.channels.base import Text
 from madoguchi.chatbot.flows import flow_end, flow_start
 from madoguchi.chatbot.models import FlowState
-from madoguchi.chatbot.registry import Answer, Turn, postback_action, register_flow, register_matcher
+from madoguchi.chatbot.registry import (
+    Answer,
+    Turn,
+    postback_action,
+    postback_batch_action,
+    register_flow,
+    register_matcher,
+)
 from madoguchi.disaster import messages, safety
 from madoguchi.disaster.hazards import Hazard, hazard_named
 from madoguchi.disaster.models import SafetyAnswer, SafetyConfirmation, Shelter
 from madoguchi.disaster.selectors import districts_with_shelters, shelters_in_district, shelters_nearest
-from madoguchi.disaster.services import safety_answer_record
+from madoguchi.disaster.services import safety_answers_record
 from madoguchi.inbox.models import Conversation
 from madoguchi.inbox.services import conversation_open
 from madoguchi.residents.models import District
@@ -179,44 +187,66 @@ def _answered_at(turn: Turn) -> datetime:
 def safety_answer(turn: Turn, params: dict[str, str]) -> Answer:
     """Record the answer (the latest wins) and acknowledge it. A button of a confirmation that
     was not sent to this resident, an unknown answer or a closed confirmation is refused."""
-    pk, status = params.get("c", ""), params.get("s", "")
-    with translation.override(turn.resident.reply_language):
-        confirmation = None
-        if pk.isdigit() and len(pk) < 12:
-            confirmation = SafetyConfirmation.objects.filter(pk=int(pk)).first()
-        if (
-            confirmation is None
-            or status not in SafetyAnswer.Status.values
-            or not safety.addressed_to(confirmation, turn.resident)
-        ):
-            return [Text(_("このボタンは受け付けられませんでした。"))]
-        if confirmation.status != SafetyConfirmation.Status.OPEN:
-            return [Text(_("この安否確認の受付は終了しました。"))]
-        safety_answer_record(confirmation, turn.resident, status=status, answered_at=_answered_at(turn))
-        if status == SafetyAnswer.Status.SAFE:
-            return [Text(_("「無事」と受け付けました。お知らせいただきありがとうございます。"))]
-        if status == SafetyAnswer.Status.HELP:
-            conversation_open(
-                turn.resident,
-                origin=Conversation.Origin.FEATURE,
-                topic=f"安否確認: 支援が必要 ({confirmation.title})",
-            )
-            return [
-                Text(
-                    _(
-                        "「支援が必要」と受け付けました。市の職員が確認し、このトークでご連絡します。"
-                        "状況(けが、場所、必要なもの)をこのトークに書いて送ってください。\n"
-                        "命に関わるときは、すぐに 119 番(消防・救急)か 110 番(警察)へ電話してください。"
-                    )
-                )
-            ]
+    return safety_answers([(turn, params)])[0]
+
+
+@postback_batch_action(safety.ANSWER)
+def safety_answers(turns: list[tuple[Turn, dict[str, str]]]) -> list[Answer]:
+    """`safety_answer` for a burst of answers: the confirmations read once, the answers kept in
+    one statement, one acknowledgement each (in the resident's language)."""
+    wanted = {int(pk) for _turn, params in turns if (pk := params.get("c", "")).isdigit() and len(pk) < 12}
+    confirmations = SafetyConfirmation.objects.in_bulk(wanted)
+    kept: list[tuple[SafetyConfirmation, Any, str, datetime]] = []
+    helped: list[tuple[Turn, SafetyConfirmation]] = []
+    answered: list[Answer] = []
+    for turn, params in turns:
+        pk, status = params.get("c", ""), params.get("s", "")
+        confirmation = confirmations.get(int(pk)) if pk.isdigit() and len(pk) < 12 else None
+        with translation.override(turn.resident.reply_language):
+            if (
+                confirmation is None
+                or status not in SafetyAnswer.Status.values
+                or not safety.addressed_to(confirmation, turn.resident)
+            ):
+                answered.append([Text(_("このボタンは受け付けられませんでした。"))])
+                continue
+            if confirmation.status != SafetyConfirmation.Status.OPEN:
+                answered.append([Text(_("この安否確認の受付は終了しました。"))])
+                continue
+            kept.append((confirmation, turn.resident, status, _answered_at(turn)))
+            if status == SafetyAnswer.Status.HELP:
+                helped.append((turn, confirmation))
+            answered.append(_acknowledgement(status))
+    safety_answers_record(kept)
+    for turn, confirmation in helped:
+        conversation_open(
+            turn.resident,
+            origin=Conversation.Origin.FEATURE,
+            topic=f"安否確認: 支援が必要 ({confirmation.title})",
+        )
+    return answered
+
+
+def _acknowledgement(status: str) -> Answer:
+    if status == SafetyAnswer.Status.SAFE:
+        return [Text(_("「無事」と受け付けました。お知らせいただきありがとうございます。"))]
+    if status == SafetyAnswer.Status.HELP:
         return [
             Text(
                 _(
-                    "「家族と連絡が取れない」と受け付けました。\n"
-                    "災害用伝言ダイヤル: 171 に電話し、案内に従って録音(1)・再生(2)できます。\n"
-                    "災害用伝言板(web171): https://www.web171.jp/ でも伝言を残し、確かめられます。\n"
-                    "携帯電話各社の災害用伝言板も使えます。"
+                    "「支援が必要」と受け付けました。市の職員が確認し、このトークでご連絡します。"
+                    "状況(けが、場所、必要なもの)をこのトークに書いて送ってください。\n"
+                    "命に関わるときは、すぐに 119 番(消防・救急)か 110 番(警察)へ電話してください。"
                 )
             )
         ]
+    return [
+        Text(
+            _(
+                "「家族と連絡が取れない」と受け付けました。\n"
+                "災害用伝言ダイヤル: 171 に電話し、案内に従って録音(1)・再生(2)できます。\n"
+                "災害用伝言板(web171): https://www.web171.jp/ でも伝言を残し、確かめられます。\n"
+                "携帯電話各社の災害用伝言板も使えます。"
+            )
+        )
+    ]

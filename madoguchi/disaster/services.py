@@ -196,19 +196,37 @@ def safety_confirmation_close(
 def safety_answer_record(
     confirmation: SafetyConfirmation, resident: Any, *, status: str, answered_at: datetime
 ) -> None:
-    """Keep a resident's answer: one INSERT … ON CONFLICT DO UPDATE, the latest (by the time the
-    resident answered) wins, so a redelivered or late older event cannot overwrite a newer one.
-    No audit entry: residents' own answers are data, not staff actions (docs/disaster.md)."""
-    if status not in SafetyAnswer.Status.values:
-        raise ValueError(f"unknown status {status!r}")
+    """Keep a resident's answer (see `safety_answers_record`)."""
+    safety_answers_record([(confirmation, resident, status, answered_at)])
+
+
+def safety_answers_record(answers: list[tuple[SafetyConfirmation, Any, str, datetime]]) -> None:
+    """Keep residents' answers (confirmation, resident, status, when they tapped): one INSERT …
+    ON CONFLICT DO UPDATE for them all, the latest tap wins, so a redelivered or late older event
+    cannot overwrite a newer one. No audit entry: residents' own answers are data, not staff
+    actions (docs/disaster.md)."""
+    latest: dict[tuple[int, int], tuple[str, datetime]] = {}
+    for confirmation, resident, status, answered_at in answers:
+        if status not in SafetyAnswer.Status.values:
+            raise ValueError(f"unknown status {status!r}")
+        key = (confirmation.pk, resident.pk)
+        # One statement may not touch a row twice: of one resident's taps, the latest goes in.
+        if key not in latest or latest[key][1] <= answered_at:
+            latest[key] = (status, answered_at)
+    if not latest:
+        return
     table = connection.ops.quote_name(SafetyAnswer._meta.db_table)
+    values = [
+        value for (pk, resident_pk), (status, at) in latest.items() for value in (pk, resident_pk, status, at)
+    ]
+    rows = ", ".join(["(%s, %s, %s, %s)"] * len(latest))
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} (confirmation_id, resident_id, status, answered_at) "  # noqa: S608
-            "VALUES (%s, %s, %s, %s) ON CONFLICT (confirmation_id, resident_id) DO UPDATE "
+            f"VALUES {rows} ON CONFLICT (confirmation_id, resident_id) DO UPDATE "
             f"SET status = excluded.status, answered_at = excluded.answered_at "
             f"WHERE {table}.answered_at <= excluded.answered_at",
-            [confirmation.pk, resident.pk, status, answered_at],
+            values,
         )
 
 

@@ -23,6 +23,17 @@ def resident_get_or_create(channel: Channel, line_user_id: str) -> Resident:
     return resident
 
 
+def residents_get_or_create(channel: Channel, line_user_ids: list[str]) -> dict[str, Resident]:
+    """The residents behind many events, by LINE user id: one query for those we know."""
+    found = {
+        resident.line_user_id: resident
+        for resident in Resident.objects.filter(channel=channel, line_user_id__in=set(line_user_ids))
+    }
+    for line_user_id in set(line_user_ids) - found.keys():
+        found[line_user_id] = resident_get_or_create(channel, line_user_id)
+    return found
+
+
 @transaction.atomic
 def resident_follow(channel: Channel, line_user_id: str, profile: Profile | None) -> Resident:
     """A follow (or unblock) makes the resident a friend again, with their current profile."""

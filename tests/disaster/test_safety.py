@@ -12,6 +12,8 @@ from django.utils import timezone
 
 from madoguchi.accounts.roles import Role
 from madoguchi.accounts.services import staff_create
+from madoguchi.channels.line.inbound import events_replay
+from madoguchi.channels.line.models import InboundEvent, OutboundRequest
 from madoguchi.chatbot.registry import postback_data
 from madoguchi.core.audit import AuditEntry
 from madoguchi.core.models import Channel
@@ -305,3 +307,90 @@ def test_console_rollup_refreshes_and_lists_who_needs_help_for_inbox_staff(
     assert SafetyConfirmation.objects.get().status == "open"
     manager.post(url + "close/", {"confirm": "yes"})
     assert SafetyConfirmation.objects.get().status == "closed"
+
+
+def _tap_later(sim: Sim, resident: Resident, data: str) -> None:
+    """A tap LINE posts now, processed with the others at the next run_tasks (one batch)."""
+    sim.send(resident.line_user_id, {"type": "postback", "postback": {"data": data}})
+
+
+def test_a_burst_of_answers_is_kept_together_and_late_acknowledgements_go_in_multicasts(
+    sim, channel, staff, town, settings
+):
+    settings.LINE_REPLY_TOKEN_SECONDS = 0  # processed too late for the reply tokens: pushes
+    confirmation = start(staff, channel)
+    (kita_a, kita_b, kita_c), (minami_ja, minami_en) = town[KITA], town[MINAMI]
+    everyone = (kita_a, kita_b, kita_c, minami_ja, minami_en)
+    for resident, status in zip(everyone, ["safe", "safe", "family", "help", "safe"], strict=True):
+        _tap_later(sim, resident, answer(confirmation, status))
+
+    before = sim.stats()["endpoints"]
+    run_tasks()
+    after = sim.stats()["endpoints"]
+
+    def calls(endpoint: str) -> int:
+        return after.get(endpoint, {}).get("requests", 0) - before.get(endpoint, {}).get("requests", 0)
+
+    # The two Japanese 無事 say the same: one multicast. The others are alone: pushes.
+    assert calls("POST /v2/bot/message/multicast") == 1
+    assert calls("POST /v2/bot/message/push") == 3
+    for resident in (kita_a, kita_b):
+        [ack] = [m for m in inbox(sim, resident) if "受け付けました" in m.get("text", "")]
+        assert ack["via"] == "multicast" and "「無事」" in ack["text"]
+    [english] = [m for m in inbox(sim, minami_en) if m["via"] == "push"]
+    assert english["text"] == "Thank you: we have recorded that you are safe."
+    answers = dict(
+        SafetyAnswer.objects.filter(confirmation=confirmation).values_list("resident_id", "status")
+    )
+    assert answers == {
+        kita_a.pk: "safe",
+        kita_b.pk: "safe",
+        kita_c.pk: "family",
+        minami_ja.pk: "help",
+        minami_en.pk: "safe",
+    }
+    assert Conversation.objects.filter(resident=minami_ja, origin=Conversation.Origin.FEATURE).count() == 1
+    # Each answer has its own request row, sharing the multicast's outcome and retry key.
+    rows = OutboundRequest.objects.filter(
+        kind=OutboundRequest.Kind.MULTICAST, dedupe_key__startswith="answer:"
+    )
+    assert rows.count() == 2 and {row.status for row in rows} == {OutboundRequest.Status.SENT}
+    assert len({row.retry_key for row in rows}) == 1
+
+    # Processing the same events again (a replay) sends no acknowledgement twice.
+    counted = {r.pk: len(inbox(sim, r)) for r in everyone}
+    assert events_replay(event_ids=list(InboundEvent.objects.values_list("webhook_event_id", flat=True))) > 0
+    run_tasks()
+    assert {r.pk: len(inbox(sim, r)) for r in everyone} == counted
+    assert Conversation.objects.filter(resident=minami_ja, origin=Conversation.Origin.FEATURE).count() == 1
+
+
+def test_a_resident_who_also_wrote_in_the_batch_is_answered_in_order(sim, channel, staff, town):
+    confirmation = start(staff, channel, KITA)
+    resident = town[KITA][0]
+    before = len(inbox(sim, resident))
+    _tap_later(sim, resident, answer(confirmation, "safe"))
+    sim.text(resident.line_user_id, "ヘルプ")
+    run_tasks()
+    first, second = inbox(sim, resident)[before:]
+    assert "「無事」と受け付けました" in first["text"]
+    assert "知りたいこと" in second["text"]
+
+
+def test_when_the_batch_handler_fails_each_answer_goes_the_ordinary_way(
+    sim, channel, staff, town, monkeypatch
+):
+    from madoguchi.chatbot import registry
+
+    def broken(turns: list[Any]) -> list[Any]:
+        raise RuntimeError("a bug in the batch handler")
+
+    monkeypatch.setitem(registry._batch_postback_actions, ANSWER, broken)
+    confirmation = start(staff, channel, KITA)
+    for resident in town[KITA]:
+        _tap_later(sim, resident, answer(confirmation, "safe"))
+    run_tasks()
+    assert SafetyAnswer.objects.filter(confirmation=confirmation).count() == len(town[KITA])
+    for resident in town[KITA]:
+        assert any("「無事」と受け付けました" in m.get("text", "") for m in inbox(sim, resident))
+    assert not InboundEvent.objects.exclude(status=InboundEvent.Status.DONE).exists()

@@ -51,10 +51,12 @@ from madoguchi.channels.base import (
     OutboundMessage,
     Profile,
     Quota,
+    Reply,
 )
 from madoguchi.channels.line.models import OutboundRequest
 from madoguchi.channels.line.render import render_messages
 from madoguchi.channels.line.tokens import token_for
+from madoguchi.core.bulk import insert_new
 from madoguchi.core.crypto import rotate, seal, unseal
 from madoguchi.core.models import Channel
 
@@ -218,6 +220,76 @@ def _timeout() -> int:
     return settings.LINE_TIMEOUT_SECONDS
 
 
+def _token_fresh(reply_token: str | None, received_at_ms: int | None) -> bool:
+    """Is a reply token young enough to use (LINE's last about a minute)?"""
+    if reply_token is None or not received_at_ms:
+        return False
+    return time.time() * 1000 - received_at_ms < settings.LINE_REPLY_TOKEN_SECONDS * 1000
+
+
+def _push_together(channel: Channel, rendered: list[dict[str, Any]], replies: list[Reply]) -> None:
+    """Push the same messages to the residents of `replies` in one multicast.
+
+    Each answer keeps a request row of its own, written in one statement and keyed by its dedupe
+    key, so an answer done again (its event retried) is not sent again; the rows of one multicast
+    share its retry key (derived from their keys: the same group resent after a crash is refused
+    by LINE as a repeat) and its outcome."""
+    keys = [reply.dedupe_key for reply in replies]
+    new = set(
+        insert_new(
+            [
+                OutboundRequest(
+                    channel=channel,
+                    kind=OutboundRequest.Kind.MULTICAST,
+                    dedupe_key=reply.dedupe_key,
+                    recipients=[reply.user_id],
+                    messages=rendered,
+                )
+                for reply in replies
+            ],
+            key="dedupe_key",
+        )
+    )
+    unsent = new | set(
+        OutboundRequest.objects.filter(dedupe_key__in=set(keys) - new)
+        .exclude(status=OutboundRequest.Status.SENT)
+        .values_list("dedupe_key", flat=True)
+    )
+    if not unsent:
+        return
+    group = [reply for reply in replies if reply.dedupe_key in unsent]
+    retry_key = uuid.uuid5(RETRY_KEY_NAMESPACE, "\n".join(sorted(unsent)))
+    # The call's state lives in this unsaved row; the answers' rows take its outcome below.
+    row = OutboundRequest(
+        channel=channel,
+        kind=OutboundRequest.Kind.MULTICAST,
+        dedupe_key=f"answers:{retry_key}",
+        recipients=[reply.user_id for reply in group],
+        messages=rendered,
+        retry_key=retry_key,
+    )
+    request = MulticastRequest.from_dict({"to": row.recipients[:1], "messages": rendered})
+    request.__dict__["to"] = list(row.recipients)  # our own ids: see `multicast`
+
+    def call(api: MessagingApi) -> Any:
+        return api.multicast_with_http_info(
+            request, x_line_retry_key=str(retry_key), _request_timeout=_timeout()
+        )
+
+    try:
+        _deliver(channel, row, call)
+    finally:
+        OutboundRequest.objects.filter(dedupe_key__in=unsent).update(
+            retry_key=retry_key,
+            status=row.status,
+            attempts=row.attempts,
+            last_status_code=row.last_status_code,
+            error=row.error,
+            line_request_id=row.line_request_id,
+            sent_at=row.sent_at,
+        )
+
+
 def _push(channel: Channel, row: OutboundRequest) -> None:
     def call(api: MessagingApi) -> Any:
         request = PushMessageRequest.from_dict({"to": row.recipients[0], "messages": _messages(row)})
@@ -252,14 +324,12 @@ class LineTransport:
         )
         if row.status == OutboundRequest.Status.SENT:
             return
-        age_ms = time.time() * 1000 - received_at_ms if received_at_ms else None
-        token_fresh = (
-            reply_token is not None
-            and age_ms is not None
-            and age_ms < settings.LINE_REPLY_TOKEN_SECONDS * 1000
-        )
         # A reply row tried before (a worker died mid-call) may have used the token: push.
-        if token_fresh and row.kind == OutboundRequest.Kind.REPLY and row.attempts == 0:
+        if (
+            _token_fresh(reply_token, received_at_ms)
+            and row.kind == OutboundRequest.Kind.REPLY
+            and row.attempts == 0
+        ):
 
             def call(api: MessagingApi) -> Any:
                 request = ReplyMessageRequest.from_dict(
@@ -275,6 +345,44 @@ class LineTransport:
         row.kind = OutboundRequest.Kind.PUSH
         _save(row, ["kind"])
         _push(channel, row)
+
+    def reply_many(self, channel: Channel, replies: list[Reply]) -> list[Exception | None]:
+        if channel.is_confidential:
+            raise ValueError("a confidential channel's answers are sent one by one, sealed")
+        outcomes: list[Exception | None] = [None] * len(replies)
+        # Answers to push, by what they say: one multicast per MULTICAST_MAX of the same.
+        to_push: dict[str, tuple[list[dict[str, Any]], list[int]]] = {}
+        for index, answer in enumerate(replies):
+            if not _token_fresh(answer.reply_token, answer.received_at_ms):
+                rendered = render_messages(answer.messages)
+                same = json.dumps(rendered, sort_keys=True, ensure_ascii=False)
+                to_push.setdefault(same, (rendered, []))[1].append(index)
+        alone = [index for _rendered, indexes in to_push.values() if len(indexes) == 1 for index in indexes]
+        together = [(rendered, indexes) for rendered, indexes in to_push.values() if len(indexes) > 1]
+        pushed = {index for _rendered, indexes in together for index in indexes}
+        for index, answer in enumerate(replies):
+            if index in pushed:
+                continue
+            try:  # a fresh token: a reply of its own (free, and nothing to share); or alone
+                self.reply(
+                    channel,
+                    reply_token=answer.reply_token if index not in alone else None,
+                    user_id=answer.user_id,
+                    messages=answer.messages,
+                    dedupe_key=answer.dedupe_key,
+                    received_at_ms=answer.received_at_ms,
+                )
+            except Exception as exc:
+                outcomes[index] = exc
+        for rendered, indexes in together:
+            for start in range(0, len(indexes), MULTICAST_MAX):
+                chunk = indexes[start : start + MULTICAST_MAX]
+                try:
+                    _push_together(channel, rendered, [replies[index] for index in chunk])
+                except Exception as exc:
+                    for index in chunk:
+                        outcomes[index] = exc
+        return outcomes
 
     def push(
         self,

@@ -1,12 +1,16 @@
-"""Inbound events: stored once when LINE posts them, processed by a task, never dropped.
+"""Inbound events: stored once when LINE posts them, processed by a worker, never dropped.
 
-- `events_store` runs inside the webhook request. It stores each event keyed by its
-  `webhookEventId` and enqueues its processing in the same transaction: both are written or
-  neither is, so an event that was answered 200 always has a task waiting for it.
-- `event_process` runs in a worker. It claims the event with a conditional UPDATE (a second
-  task for the same event does nothing), hands it to the chatbot's dispatcher, and on failure
-  schedules another try with a growing wait; after the last try the event is FAILED, visible to
-  staff and replayable (`madoguchi replay_events`).
+The stored events are their own queue (no task per event: at a burst's rate, a task row to write,
+claim and finish per event cost more than the event's own work).
+
+- `events_store` runs inside the webhook request: one INSERT ... ON CONFLICT DO NOTHING of the
+  events keyed by their `webhookEventId`. A stored event is a waiting event, so an event that
+  was answered 200 is always processed.
+- `events_claim` takes the oldest waiting events in one UPDATE (FOR UPDATE SKIP LOCKED on
+  PostgreSQL: workers never claim the same event); `events_process` hands each to the chatbot's
+  dispatcher and marks them done together, or schedules another try with a growing wait; after
+  the last try the event is FAILED, visible to staff and replayable (`madoguchi replay_events`).
+  `events_loop` is what `madoguchi worker` runs beside its tasks (settings.WORKER_LOOPS).
 - `events_requeue_stuck` (periodic) re-queues events whose worker died mid-processing.
 """
 
@@ -15,24 +19,26 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import F
+from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from madoguchi.channels.base import ChannelError
 from madoguchi.channels.line.models import InboundEvent
+from madoguchi.core.bulk import insert_new
 from madoguchi.core.crypto import rotate, seal, unseal
 
 logger = logging.getLogger(__name__)
 
-# What handles a stored event. The chatbot's dispatcher, named here by path because a channel
-# integration sits below the domain apps and must not import them.
-EVENT_HANDLER = "madoguchi.chatbot.engine.dispatch"
+# What handles stored events: the chatbot's dispatcher, named here by path because a channel
+# integration sits below the domain apps and must not import them. It takes a batch of events
+# and returns, for each, None when it was handled or the exception that stopped it.
+EVENT_HANDLER = "madoguchi.chatbot.engine.dispatch_many"
 
 
 def event_key(event: dict[str, Any]) -> str:
@@ -90,9 +96,7 @@ def payload_unsealed(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def events_store(channel_id: int, events: list[dict[str, Any]], *, confidential: bool = False) -> list[str]:
-    """Store the events not seen before and enqueue their processing; return their keys."""
-    from madoguchi.channels.line.tasks import process_inbound_event
-
+    """Store the events not seen before (they wait for a worker); return their keys."""
     by_key: dict[str, dict[str, Any]] = {}
     for event in map(_without_nul, events):
         by_key.setdefault(event_key(event), event)
@@ -108,105 +112,116 @@ def events_store(channel_id: int, events: list[dict[str, Any]], *, confidential:
         )
         for key, event in by_key.items()
     ]
-    with transaction.atomic():
-        stored = _insert_new(rows)
-        for webhook_event_id in stored:
-            process_inbound_event.enqueue(webhook_event_id)
-    return stored
-
-
-def _insert_new(rows: list[InboundEvent]) -> list[str]:
-    """Insert the rows whose webhookEventId is new; return those keys.
-
-    One statement, INSERT ... ON CONFLICT DO NOTHING RETURNING (PostgreSQL, SQLite 3.35+): a
-    redelivery, or two deliveries of one event racing each other, store it once, and the webhook
-    (the hottest path) makes one round trip instead of a SELECT and an INSERT.
-    """
-    if not rows:
-        return []
-    meta = InboundEvent._meta
-    fields = [field for field in meta.concrete_fields if not field.primary_key]
-    quote = connection.ops.quote_name
-    key_column = quote(meta.get_field("webhook_event_id").column)
-    values: list[Any] = []
-    for row in rows:
-        values += [field.get_db_prep_save(field.pre_save(row, add=True), connection) for field in fields]
-    placeholders = ", ".join(["(" + ", ".join(["%s"] * len(fields)) + ")"] * len(rows))
-    # Table and column names come from the model; every value is a bound parameter.
-    sql = (
-        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(field.column) for field in fields)}) "  # noqa: S608
-        f"VALUES {placeholders} ON CONFLICT ({key_column}) DO NOTHING RETURNING {key_column}"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, values)
-        return [key for (key,) in cursor.fetchall()]
+    # One statement: a redelivery, or two deliveries of one event racing, store it once.
+    return insert_new(rows, key="webhook_event_id")
 
 
 def _retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=settings.EVENT_RETRY_SECONDS * 2 ** max(attempts - 1, 0))
 
 
-def event_process(webhook_event_id: str) -> None:
-    """Process one stored event, at most once at a time, retrying on failure."""
-    from madoguchi.channels.line.tasks import process_inbound_event
+_WAITING = (InboundEvent.Status.QUEUED, InboundEvent.Status.RETRYING)
 
+
+def events_claim(limit: int) -> list[InboundEvent]:
+    """The oldest waiting events (at most `limit`), now PROCESSING and this worker's alone.
+
+    One statement: on PostgreSQL the inner SELECT skips rows another worker is claiming at the
+    same moment; SQLite runs one writing statement at a time, so there is nothing to skip.
+    """
     now = timezone.now()
-    claimed = InboundEvent.objects.filter(
-        webhook_event_id=webhook_event_id,
-        status__in=[InboundEvent.Status.QUEUED, InboundEvent.Status.RETRYING],
-    ).update(status=InboundEvent.Status.PROCESSING, started_at=now, attempts=F("attempts") + 1)
-    if claimed != 1:
-        return  # already done, failed for good, or being processed by another worker
-    event = InboundEvent.objects.select_related("channel").get(webhook_event_id=webhook_event_id)
-    # In memory only: the row keeps its sealed payload (nothing below saves the whole row).
-    event.payload = payload_unsealed(event.payload)
-    try:
-        import_string(EVENT_HANDLER)(event)
-    except Exception as exc:
-        permanent = isinstance(exc, ChannelError) and exc.permanent
-        error = f"{type(exc).__name__}: {exc}"[:2000]
-        if permanent or event.attempts >= settings.EVENT_MAX_ATTEMPTS:
-            logger.exception("event %s failed for good after %s tries", webhook_event_id, event.attempts)
-            InboundEvent.objects.filter(pk=event.pk).update(
-                status=InboundEvent.Status.FAILED, last_error=error, processed_at=timezone.now()
-            )
-            return
-        logger.warning(
-            "event %s failed (try %s), will retry: %s", webhook_event_id, event.attempts, type(exc).__name__
-        )
-        with transaction.atomic():
-            InboundEvent.objects.filter(pk=event.pk).update(
-                status=InboundEvent.Status.RETRYING, last_error=error
-            )
-            process_inbound_event.using(run_after=timezone.now() + _retry_delay(event.attempts)).enqueue(
-                webhook_event_id
-            )
-        return
-    InboundEvent.objects.filter(pk=event.pk).update(
-        status=InboundEvent.Status.DONE, last_error="", processed_at=timezone.now()
+    meta = InboundEvent._meta
+    quote = connection.ops.quote_name
+    table = quote(meta.db_table)
+    skip_locked = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+    # Table and column names come from the model; every value is a bound parameter.
+    sql = (
+        f"UPDATE {table} SET status = %s, started_at = %s, attempts = attempts + 1 "  # noqa: S608
+        f"WHERE id IN (SELECT id FROM {table} WHERE status IN (%s, %s) "
+        f"AND (next_try_at IS NULL OR next_try_at <= %s) ORDER BY id LIMIT %s{skip_locked}) RETURNING id"
     )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [InboundEvent.Status.PROCESSING, now, *_WAITING, now, limit])
+        ids = [pk for (pk,) in cursor.fetchall()]
+    if not ids:
+        return []
+    return list(InboundEvent.objects.filter(pk__in=ids).select_related("channel").order_by("pk"))
+
+
+def _failed(event: InboundEvent, exc: Exception) -> None:
+    """Schedule another try of an event that failed, with a growing wait; after the last, FAILED."""
+    permanent = isinstance(exc, ChannelError) and exc.permanent
+    error = f"{type(exc).__name__}: {exc}"[:2000]
+    if permanent or event.attempts >= settings.EVENT_MAX_ATTEMPTS:
+        logger.error(
+            "event %s failed for good after %s tries", event.webhook_event_id, event.attempts, exc_info=exc
+        )
+        InboundEvent.objects.filter(pk=event.pk).update(
+            status=InboundEvent.Status.FAILED, last_error=error, processed_at=timezone.now()
+        )
+        return
+    logger.warning(
+        "event %s failed (try %s), will retry: %s", event.webhook_event_id, event.attempts, type(exc).__name__
+    )
+    InboundEvent.objects.filter(pk=event.pk).update(
+        status=InboundEvent.Status.RETRYING,
+        last_error=error,
+        next_try_at=timezone.now() + _retry_delay(event.attempts),
+    )
+
+
+def events_process(events: list[InboundEvent]) -> None:
+    """Hand claimed events to the dispatcher, in the order LINE sent them. Those handled are
+    marked done in one UPDATE at the end (a worker that dies before has them re-queued by
+    `events_requeue_stuck`; an answer done again is not sent twice: its dedupe key)."""
+    for event in events:
+        # In memory only: the row keeps its sealed payload (nothing below saves the whole row).
+        event.payload = payload_unsealed(event.payload)
+    try:
+        outcomes = import_string(EVENT_HANDLER)(events)
+    except Exception as exc:  # the whole batch failed (the database went away …): each is retried
+        outcomes = [exc] * len(events)
+    done = []
+    for event, outcome in zip(events, outcomes, strict=True):
+        if outcome is None:
+            done.append(event.pk)
+        else:
+            _failed(event, outcome)
+    if done:
+        InboundEvent.objects.filter(pk__in=done).update(
+            status=InboundEvent.Status.DONE, last_error="", next_try_at=None, processed_at=timezone.now()
+        )
+
+
+def events_drain(batch: int | None = None) -> int:
+    """Claim and process waiting events until none is due; return how many were processed."""
+    count = 0
+    while claimed := events_claim(batch or settings.EVENT_BATCH):
+        events_process(claimed)
+        count += len(claimed)
+    return count
+
+
+def events_loop(stop: threading.Event, interval: float) -> None:
+    """`madoguchi worker`'s inbound loop: drain, then wait `interval` when nothing was waiting."""
+    while not stop.is_set():
+        try:
+            if events_drain():
+                continue
+        except Exception:  # the database may be briefly away; try again after the wait
+            logger.exception("processing inbound events failed")
+        close_old_connections()
+        stop.wait(interval)
 
 
 def events_requeue_stuck() -> int:
-    """Periodic: events left PROCESSING by a worker that died are queued again."""
-    from madoguchi.channels.line.tasks import process_inbound_event
-
+    """Periodic: events left PROCESSING by a worker that died wait to be claimed again."""
     cutoff = timezone.now() - timedelta(seconds=settings.EVENT_STUCK_SECONDS)
-    stuck = list(
-        InboundEvent.objects.filter(status=InboundEvent.Status.PROCESSING, started_at__lt=cutoff).values_list(
-            "webhook_event_id", flat=True
-        )[:1000]
+    requeued = InboundEvent.objects.filter(
+        status=InboundEvent.Status.PROCESSING, started_at__lt=cutoff
+    ).update(
+        status=InboundEvent.Status.RETRYING, next_try_at=None, last_error="worker stopped while processing"
     )
-    requeued = 0
-    for webhook_event_id in stuck:
-        with transaction.atomic():
-            if InboundEvent.objects.filter(
-                webhook_event_id=webhook_event_id,
-                status=InboundEvent.Status.PROCESSING,
-                started_at__lt=cutoff,
-            ).update(status=InboundEvent.Status.RETRYING, last_error="worker stopped while processing"):
-                process_inbound_event.enqueue(webhook_event_id)
-                requeued += 1
     if requeued:
         logger.warning("re-queued %s events left by a stopped worker", requeued)
     return requeued
@@ -214,8 +229,6 @@ def events_requeue_stuck() -> int:
 
 def events_replay(*, event_ids: list[str] | None = None, failed: bool = False) -> int:
     """Queue FAILED (or named) events again with a fresh set of tries; return how many."""
-    from madoguchi.channels.line.tasks import process_inbound_event
-
     events = InboundEvent.objects.exclude(status=InboundEvent.Status.PROCESSING)
     if event_ids is not None:
         events = events.filter(webhook_event_id__in=event_ids)
@@ -223,15 +236,7 @@ def events_replay(*, event_ids: list[str] | None = None, failed: bool = False) -
         events = events.filter(status=InboundEvent.Status.FAILED)
     else:
         return 0
-    replayed = 0
-    for webhook_event_id in events.values_list("webhook_event_id", flat=True):
-        with transaction.atomic():
-            InboundEvent.objects.filter(webhook_event_id=webhook_event_id).update(
-                status=InboundEvent.Status.QUEUED, attempts=0, processed_at=None
-            )
-            process_inbound_event.enqueue(webhook_event_id)
-        replayed += 1
-    return replayed
+    return events.update(status=InboundEvent.Status.QUEUED, attempts=0, next_try_at=None, processed_at=None)
 
 
 def events_rotate_keys(batch: int = 500) -> int:

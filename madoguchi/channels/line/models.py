@@ -14,7 +14,8 @@ class InboundEvent(models.Model):
     """One webhook event, stored before we answer LINE and kept whatever its type.
 
     The unique `webhook_event_id` makes a redelivery a no-op. `payload` is the event exactly as
-    LINE sent it, unknown fields included.
+    LINE sent it, unknown fields included. The table is also the queue of events to process
+    (inbound.py): a row waits while QUEUED, or RETRYING until `next_try_at`.
     """
 
     class Status(models.TextChoices):
@@ -34,7 +35,7 @@ class InboundEvent(models.Model):
     status = models.CharField(_("状態"), max_length=20, choices=Status.choices, default=Status.QUEUED)
     attempts = models.PositiveSmallIntegerField(_("試行回数"), default=0)
     last_error = models.TextField(_("最後のエラー"), blank=True)
-    task_result_id = models.CharField(max_length=64, blank=True)
+    next_try_at = models.DateTimeField(null=True, blank=True)
     received_at = models.DateTimeField(_("受信日時"), auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     processed_at = models.DateTimeField(_("処理日時"), null=True, blank=True)
@@ -42,7 +43,15 @@ class InboundEvent(models.Model):
     class Meta:
         verbose_name = _("受信イベント")
         verbose_name_plural = _("受信イベント")
-        indexes = [models.Index(fields=["status", "received_at"])]
+        indexes = [
+            models.Index(fields=["status", "received_at"]),
+            # What the worker claims next, oldest first: only the waiting rows are in it.
+            models.Index(
+                fields=["id"],
+                name="line_inbound_waiting",
+                condition=models.Q(status__in=["queued", "retrying"]),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.webhook_event_id}"
