@@ -535,7 +535,9 @@ def editor_apply(state: dict[str, Any], op: str, *, add_kind: str = "message") -
     if step is None:
         return ""
     if name == "delete":
-        del steps[at[0]]
+        gone = steps.pop(at[0])
+        if state["start"] == gone["id"]:
+            state["start"] = ""  # the first step starts it; other references stay, marked missing
         return f"step-{max(at[0] - 1, 0)}" if steps else ""
     if name in ("up", "down"):
         target = at[0] + (-1 if name == "up" else 1)

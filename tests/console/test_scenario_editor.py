@@ -14,7 +14,7 @@ from django.utils import translation
 
 from madoguchi.console import scenario_form
 from madoguchi.core.models import AuditEntry
-from madoguchi.scenarios.definition import definition_load, definition_validate
+from madoguchi.scenarios.definition import definition_dump, definition_load, definition_validate
 from madoguchi.scenarios.models import Scenario, ScenarioVersion
 from madoguchi.scenarios.services import scenario_import
 from tests.console.conftest import signed_in
@@ -364,3 +364,27 @@ def test_posted_counts_are_bounded():
     state = scenario_form.editor_from_post(data)
     assert len(state["steps"]) == scenario_form.MAX_FORM_STEPS
     assert len(state["steps"][0]["choices"]) == scenario_form.MAX_FORM_CHOICES
+
+
+def test_a_long_scenario_in_six_languages_fits_in_one_post(staff_client):
+    languages = ("ja", "ja-easy", "en", "zh", "ko", "vi")
+    steps: list[dict[str, Any]] = [
+        {
+            "id": f"q{n}",
+            "kind": "message",
+            "text": {code: f"{code} {n} 番目の質問" for code in languages},
+            "choices": [
+                {"label": {code: f"{code} はい" for code in languages}, "next": f"q{n + 1}"},
+                {"label": {code: f"{code} いいえ" for code in languages}, "next": "bye"},
+            ],
+        }
+        for n in range(120)
+    ]
+    steps[-1]["choices"][0]["next"] = "bye"
+    source = {"slug": "long", "title": "長い", "steps": [*steps, {"id": "bye", "kind": "end"}]}
+    published = scenario_import(definition_dump(source).encode(), publish=True)
+    client = staff_client("admin", None)
+    fields = form_fields(client.get(edit_url(published.scenario)).content.decode())
+    assert len(fields) > 3000
+    assert press(client, edit_url(published.scenario), fields, "save").status_code == 302
+    assert Scenario.objects.get(slug="long").draft.definition == published.definition
