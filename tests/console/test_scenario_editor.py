@@ -78,7 +78,10 @@ steps:
   - id: check
     kind: branch
     rules:
-      - if: {any: [{all: [{var: age, op: ge, value: 65}, {attr: language, op: eq, value: ja}]}, {var: age, op: lt, value: 6}]}
+      - if:
+          any:
+            - {all: [{var: age, op: ge, value: 65}, {attr: language, op: eq, value: ja}]}
+            - {var: age, op: lt, value: 6}
         next: free
     else: bye
   - {id: free, kind: end, text: 無料です。}
@@ -256,8 +259,16 @@ def test_a_missing_text_a_dangling_jump_and_a_long_text_are_shown_beside_their_s
 @pytest.mark.parametrize(
     ("field", "value", "expected"),
     [
-        ("s-1-id", "x'; DROP TABLE scenarios_scenario;--", "id は半角英小文字・数字・_・- の 40 文字までで書いてください。"),
-        ("s-1-id", "<script>alert(1)</script>", "id は半角英小文字・数字・_・- の 40 文字までで書いてください。"),
+        (
+            "s-1-id",
+            "x'; DROP TABLE scenarios_scenario;--",
+            "id は半角英小文字・数字・_・- の 40 文字までで書いてください。",
+        ),
+        (
+            "s-1-id",
+            "<script>alert(1)</script>",
+            "id は半角英小文字・数字・_・- の 40 文字までで書いてください。",
+        ),
         ("slug", "🐈‍⬛-neko", "半角英小文字・数字・ハイフン 50 文字までで書いてください"),
         ("slug", "' OR 1=1 --", "半角英小文字・数字・ハイフン 50 文字までで書いてください"),
         ("s-0-c-0-label-ja", "🐈" * 21, "ja の文章が長すぎます (21 文字、20 文字まで)。"),
@@ -354,7 +365,11 @@ def test_the_form_speaks_english_when_staff_choose_english(staff_client, setting
     with translation.override("en"):
         client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
         page = client.get(NEW).content.decode()
-    assert "Save draft" in page and "Add a step" in page and "Question (text, number, date, photo, location)" in page
+    assert (
+        "Save draft" in page
+        and "Add a step" in page
+        and "Question (text, number, date, photo, location)" in page
+    )
     assert "下書きを保存" not in page
 
 

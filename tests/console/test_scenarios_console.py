@@ -38,7 +38,9 @@ def test_write_a_draft_publish_it_and_roll_back(staff_client, db):
     assert "第 1 版 (下書き) を公開" in detail and "どちらですか。" in detail  # the step list
     client.post(reverse("console:scenario_publish", kwargs={"scenario_id": scenario.pk}))
     edited = SOURCE.replace("どちらですか。", "どれを出しますか。")
-    client.post(reverse("console:scenario_edit_yaml", kwargs={"scenario_id": scenario.pk}), {"source": edited})
+    client.post(
+        reverse("console:scenario_edit_yaml", kwargs={"scenario_id": scenario.pk}), {"source": edited}
+    )
     client.post(reverse("console:scenario_publish", kwargs={"scenario_id": scenario.pk}))
     assert scenario.published.number == 2
     client.post(reverse("console:scenario_rollback", kwargs={"scenario_id": scenario.pk, "number": 1}))
@@ -92,7 +94,8 @@ def test_the_slug_cannot_be_changed_or_taken_from_another_department(staff_clien
     gomi = staff_client("dept_manager", "gomi")
     assert gomi.get(reverse("console:scenario", kwargs={"scenario_id": scenario.pk})).status_code == 404
     assert (
-        "別の課のシナリオ" in gomi.post(reverse("console:scenario_new_yaml"), {"source": SOURCE}).content.decode()
+        "別の課のシナリオ"
+        in gomi.post(reverse("console:scenario_new_yaml"), {"source": SOURCE}).content.decode()
     )
     upload = SimpleUploadedFile("gomi.yaml", SOURCE.encode())
     page = gomi.post(reverse("console:scenario_import"), {"file": upload}, follow=True).content.decode()

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 
 from madoguchi.accounts.models import Department
 from madoguchi.accounts.roles import Role
@@ -32,7 +32,7 @@ def sign_in(browser: Browser, url: str, username: str) -> Page:
     return page
 
 
-def field(page: Page, name: str):  # noqa: ANN201 (a Playwright locator)
+def field(page: Page, name: str) -> Locator:
     return page.locator(f"[name='{name}']")
 
 
