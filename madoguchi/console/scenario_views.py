@@ -279,7 +279,9 @@ def _form_editor(request: HttpRequest, scenario: Scenario | None) -> HttpRespons
         "general_errors": general,
         "checked": checked,
         "anchor": anchor,
-        "comments_lost": bool(base and "#" in base.source),
+        "comments_lost": bool(
+            base and any(line.lstrip().startswith("#") for line in base.source.splitlines())
+        ),
         **_form_choices(state),
     }
     return render(request, "console/scenario_form.html", context, status=400 if problems else 200)
