@@ -1,5 +1,6 @@
-"""Scenarios in the console: the list, the YAML editor for drafts, publishing, history with roll
-back, import/export, and a preview of a draft on a test phone."""
+"""Scenarios in the console: the list, the editors for drafts (forms, step by step, and YAML for
+the advanced), publishing, history with roll back, import/export, and a preview of a draft on a
+test phone."""
 
 from __future__ import annotations
 
@@ -17,10 +18,24 @@ from django.views.decorators.http import require_POST
 from madoguchi.accounts.access import scope_to_department, staff_profile
 from madoguchi.accounts.roles import Perm
 from madoguchi.channels.base import ChannelError
+from madoguchi.chatbot.answers import LANGUAGES
+from madoguchi.chatbot.registry import has_postback_action
+from madoguchi.console import scenario_form
 from madoguchi.console.access import client_ip, staff_view
 from madoguchi.core.audit import audit_record
 from madoguchi.core.models import Channel
-from madoguchi.scenarios.definition import MAX_YAML_BYTES, DefinitionInvalid, definition_load
+from madoguchi.faq.models import FaqEntry
+from madoguchi.scenarios.definition import (
+    ATTRIBUTE_VALUES,
+    FROM_ATTR_CHOICES,
+    FROM_ATTR_DATES,
+    LANGUAGE_CODES,
+    MAX_YAML_BYTES,
+    DefinitionInvalid,
+    Problem,
+    definition_load,
+    definition_validate,
+)
 from madoguchi.scenarios.models import Scenario, ScenarioVersion
 from madoguchi.scenarios.services import (
     VersionStateError,
@@ -114,7 +129,7 @@ def scenarios(request: HttpRequest) -> HttpResponse:
 
 
 @staff_view(Perm.SCENARIOS_MANAGE)
-def scenario_new(request: HttpRequest) -> HttpResponse:
+def scenario_new_yaml(request: HttpRequest) -> HttpResponse:
     form = SourceForm(request.POST or None, initial={"source": STARTER})
     if request.method == "POST" and form.is_valid():
         slug = form.definition["slug"]
@@ -130,6 +145,7 @@ def scenario_new(request: HttpRequest) -> HttpResponse:
                 actor=request.user,  # type: ignore[arg-type]
                 department=_department(request),
                 ip_address=client_ip(request),
+                editor="yaml",
             )
             messages.success(request, _("下書きを保存しました。"))
             return redirect("console:scenario", scenario_id=draft.scenario_id)
@@ -176,7 +192,7 @@ def _preview_targets(request: HttpRequest) -> list[tuple[str, str]]:
 
 
 @staff_view(Perm.SCENARIOS_MANAGE)
-def scenario_edit(request: HttpRequest, scenario_id: int) -> HttpResponse:
+def scenario_edit_yaml(request: HttpRequest, scenario_id: int) -> HttpResponse:
     scenario = get_object_or_404(_visible(request), pk=scenario_id)
     base = _shown_version(scenario)
     initial = {"source": scenario_export(base) if base else STARTER}
@@ -191,10 +207,141 @@ def scenario_edit(request: HttpRequest, scenario_id: int) -> HttpResponse:
                 source=form.cleaned_data["source"],
                 actor=request.user,  # type: ignore[arg-type]
                 ip_address=client_ip(request),
+                editor="yaml",
             )
             messages.success(request, _("下書きを保存しました。公開するまで住民には届きません。"))
             return redirect("console:scenario", scenario_id=scenario.pk)
     return render(request, "console/scenario_edit.html", {"form": form, "scenario": scenario})
+
+
+@staff_view(Perm.SCENARIOS_MANAGE)
+def scenario_new(request: HttpRequest) -> HttpResponse:
+    """A new scenario, built with the forms."""
+    return _form_editor(request, None)
+
+
+@staff_view(Perm.SCENARIOS_MANAGE)
+def scenario_edit(request: HttpRequest, scenario_id: int) -> HttpResponse:
+    """The draft (or, to start one, the published version), step by step in forms."""
+    return _form_editor(request, get_object_or_404(_visible(request), pk=scenario_id))
+
+
+def _form_editor(request: HttpRequest, scenario: Scenario | None) -> HttpResponse:
+    """GET: the form. POST with `op`: save (check, then save the draft), check (show every
+    problem, save nothing), or a button's change (add, delete, move …; save nothing)."""
+    base = _shown_version(scenario) if scenario is not None else None
+    problems: list[Problem] = []
+    anchor = ""
+    checked = False
+    if request.method == "POST":
+        state = scenario_form.editor_from_post(request.POST)
+        if scenario is not None:
+            state["slug"] = scenario.slug  # shown, not editable: jumps and files name it
+        op = str(request.POST.get("op", ""))
+        if op in ("save", "check"):
+            definition, problems = scenario_form.definition_from_editor(state)
+            try:
+                definition = definition_validate(definition)
+            except DefinitionInvalid as exc:
+                problems += exc.located
+            if not problems:
+                problem = _slug_taken_elsewhere(request, definition["slug"], scenario)
+                if (
+                    not problem
+                    and scenario is None
+                    and Scenario.objects.filter(slug=definition["slug"]).exists()
+                ):
+                    problem = _("slug「%(slug)s」はすでに使われています。") % {"slug": definition["slug"]}
+                if problem:
+                    problems.append(Problem(None, "slug", problem))
+            if not problems and op == "save":
+                draft = scenario_draft_save(
+                    definition,
+                    actor=request.user,  # type: ignore[arg-type]
+                    department=_department(request) if scenario is None else None,
+                    ip_address=client_ip(request),
+                    editor="form",
+                )
+                messages.success(request, _("下書きを保存しました。公開するまで住民には届きません。"))
+                return redirect("console:scenario", scenario_id=draft.scenario_id)
+            checked = not problems
+        else:
+            anchor = scenario_form.editor_apply(state, op, add_kind=str(request.POST.get("add_kind", "")))
+    elif base is not None:
+        state = scenario_form.editor_from_definition(base.definition)
+    else:
+        state = scenario_form.editor_new()
+    general = scenario_form.problems_place(state, problems)
+    context = {
+        "scenario": scenario,
+        "base": base,
+        "state": state,
+        "general_errors": general,
+        "checked": checked,
+        "anchor": anchor,
+        "comments_lost": bool(
+            base and any(line.lstrip().startswith("#") for line in base.source.splitlines())
+        ),
+        **_form_choices(state),
+    }
+    return render(request, "console/scenario_form.html", context, status=400 if problems else 200)
+
+
+def _form_choices(state: dict[str, Any]) -> dict[str, Any]:
+    """What the form's menus offer: steps, recorded answers, FAQ entries, published scenarios,
+    chatbot actions, resident attributes."""
+    scenario_form.editor_decorate(state)
+    steps = state["steps"]
+    variables = []
+    for step in steps:
+        if step["kind"] in ("ask", "message") and step["var"]:
+            variables.append(step["var"])
+            if step["kind"] == "ask" and step["capture"] == "date":
+                variables.append(f"{step['var']}_age")
+    wanted_faq = {
+        holder["target"]["value"]
+        for step in steps
+        for holder in (step, *step["choices"])
+        if holder["target"]["to"] == "faq"
+    }
+    faq = (
+        list(
+            FaqEntry.objects.filter(is_active=True)
+            .order_by("external_id")
+            .values_list("external_id", "question")
+        )
+        if wanted_faq  # the entries' menu is shown only where a step jumps to one
+        else []
+    )
+    flows = list(
+        ScenarioVersion.objects.filter(status=ScenarioVersion.Status.PUBLISHED, scenario__is_active=True)
+        .order_by("scenario__slug")
+        .values_list("scenario__slug", "scenario__title")
+    )
+    return {
+        "step_choices": [(step["id"], step["summary"]) for step in steps if step["id"]],
+        "step_ids": [step["id"] for step in steps],
+        "variables": list(dict.fromkeys(variables)),
+        "faq_entries": [(code, f"{code} {question[:40]}") for code, question in faq],
+        "faq_ids": [code for code, _question in faq],
+        "flows": [(slug, f"{title} ({slug})") for slug, title in flows],
+        "flow_slugs": [slug for slug, _title in flows],
+        "actions": [(key, label) for key, label in scenario_form.ACTIONS if has_postback_action(key)],
+        "action_keys": [key for key, _label in scenario_form.ACTIONS if has_postback_action(key)],
+        "kinds": list(scenario_form.KIND_LABELS.items()),
+        "add_kinds": scenario_form.ADD_KINDS,
+        "captures": list(scenario_form.CAPTURE_LABELS.items()),
+        "styles": scenario_form.STYLE_LABELS,
+        "integers": scenario_form.INTEGER_LABELS,
+        "targets": list(scenario_form.TARGET_LABELS.items()),
+        "operators": list(scenario_form.OPERATOR_LABELS.items()),
+        "attributes": list(scenario_form.ATTRIBUTE_LABELS.items()),
+        "from_attr_choices": [(k, scenario_form.FROM_ATTR_LABELS[k]) for k in FROM_ATTR_CHOICES],
+        "from_attr_dates": [(k, scenario_form.FROM_ATTR_LABELS[k]) for k in FROM_ATTR_DATES],
+        "attribute_values": {**ATTRIBUTE_VALUES, "language": LANGUAGE_CODES},
+        "text_languages": LANGUAGES,
+        "language_labels": dict(LANGUAGES),
+    }
 
 
 @require_POST

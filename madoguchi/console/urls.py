@@ -121,9 +121,13 @@ urlpatterns = [
     ),
     path("scenarios/", scenario_views.scenarios, name="scenarios"),
     path("scenarios/new/", scenario_views.scenario_new, name="scenario_new"),
+    path("scenarios/new/yaml/", scenario_views.scenario_new_yaml, name="scenario_new_yaml"),
     path("scenarios/import/", scenario_views.scenario_import_view, name="scenario_import"),
     path("scenarios/<int:scenario_id>/", scenario_views.scenario_detail, name="scenario"),
     path("scenarios/<int:scenario_id>/edit/", scenario_views.scenario_edit, name="scenario_edit"),
+    path(
+        "scenarios/<int:scenario_id>/edit/yaml/", scenario_views.scenario_edit_yaml, name="scenario_edit_yaml"
+    ),
     path(
         "scenarios/<int:scenario_id>/publish/", scenario_views.scenario_publish_view, name="scenario_publish"
     ),

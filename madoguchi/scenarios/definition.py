@@ -12,7 +12,7 @@ import calendar
 import re
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -95,11 +95,24 @@ TOP_KEYS = {"slug", "title", "description", "triggers", "disaster", "start", "st
 
 
 class DefinitionInvalid(ValueError):
-    """The definition cannot be saved; `errors` lists every problem, one Japanese line each."""
+    """The definition cannot be saved; `errors` lists every problem, one Japanese line each.
 
-    def __init__(self, errors: list[str]):
+    `located` says where each problem is, for editors that show it beside the field: one
+    `Problem` per line of `errors`, in the same order."""
+
+    def __init__(self, errors: list[str], located: list[Problem] | None = None):
         super().__init__("\n".join(errors))
         self.errors = errors
+        self.located = located if located is not None else [Problem(None, "", e) for e in errors]
+
+
+class Problem(NamedTuple):
+    """One problem: the position of its step in `steps` (None: the scenario as a whole), where
+    in the step (`ステップ「a」の 2 番目の選択肢の label`, as in the message) and what is wrong."""
+
+    step: int | None
+    where: str
+    problem: str
 
 
 # YAML
@@ -260,10 +273,13 @@ class _Checker:
         self.errors: list[str] = []
         self.step_ids: set[str] = set()
         self.variables: set[str] = set()
+        self.located: list[Problem] = []
+        self.current: int | None = None  # the position of the step being checked
 
     def fail(self, where: str, problem: str) -> None:
         if len(self.errors) < 100:
             self.errors.append(f"{where}: {problem}")
+            self.located.append(Problem(self.current, where, problem))
 
     def text(self, value: Any, where: str, limit: int, *, required: bool = True) -> None:
         """A text is a string, or one per language ({"ja": ..., "en": ...}) with ja required."""
@@ -300,7 +316,9 @@ class _Checker:
             yield from (v for v in value.values() if isinstance(v, str))
 
     def step_ref(self, value: Any, where: str) -> None:
-        if not isinstance(value, str) or value not in self.step_ids:
+        if value is None or value == "":
+            self.fail(where, "行き先のステップを選んでください。")
+        elif not isinstance(value, str) or value not in self.step_ids:
             self.fail(where, f"ステップ「{value}」はありません。")
 
     def jump(self, item: dict[str, Any], where: str) -> None:
@@ -350,7 +368,9 @@ class _Checker:
             self.fail("steps", f"ステップが多すぎます ({len(steps)} 個、{MAX_STEPS} 個まで)。")
             return
         named: list[tuple[str, dict[str, Any]]] = []
+        position: dict[str, int] = {}
         for number, step in enumerate(steps, start=1):
+            self.current = number - 1
             where = f"{number} 番目のステップ"
             if not isinstance(step, dict):
                 self.fail(where, "id と kind を持つマッピングで書いてください。")
@@ -364,17 +384,21 @@ class _Checker:
                 continue
             self.step_ids.add(step_id)
             named.append((step_id, step))
+            position[step_id] = number - 1
             if step.get("kind") in ("ask", "message") and isinstance(step.get("var"), str):
                 self.variables.add(step["var"])
                 if step.get("kind") == "ask" and step.get("capture") == "date":
                     self.variables.add(f"{step['var']}_age")  # full years since the date
+        self.current = None
         start = data.get("start", named[0][0] if named else None)
         if start is not None:
             self.step_ref(start, "start")
         for step_id, step in named:
+            self.current = position[step_id]
             self.check_step(step_id, step)
+        self.current = None
         if not self.errors:
-            self.check_graph(dict(named))
+            self.check_graph(dict(named), position)
 
     def check_step(self, step_id: str, step: dict[str, Any]) -> None:
         where = f"ステップ「{step_id}」"
@@ -587,7 +611,7 @@ class _Checker:
     def check_end(self, step: dict[str, Any], where: str) -> None:
         self.text(step.get("text"), f"{where}の text", MAX_TEXT, required=False)
 
-    def check_graph(self, steps: dict[str, dict[str, Any]]) -> None:
+    def check_graph(self, steps: dict[str, dict[str, Any]], position: dict[str, int]) -> None:
         """Steps that follow each other without waiting for the resident must not loop, and
         must not send more messages than one LINE reply holds."""
         following = {step_id: automatic_next(step) for step_id, step in steps.items()}
@@ -614,9 +638,11 @@ class _Checker:
             try:
                 count = walk(step_id)
             except _Loop as loop:
+                self.current = None
                 self.fail("steps", f"{loop} が入力を待たずに繰り返します (無限ループ)。")
                 return
             if count > MAX_MESSAGES_PER_REPLY:
+                self.current = position[step_id]
                 self.fail(
                     f"ステップ「{step_id}」",
                     f"入力を待たずに {count} 通のメッセージが続きます "
@@ -667,7 +693,7 @@ def definition_validate(data: Any) -> dict[str, Any]:
     checker = _Checker(data)
     checker.check()
     if checker.errors:
-        raise DefinitionInvalid(checker.errors)
+        raise DefinitionInvalid(checker.errors, checker.located)
     return {**data, "start": data.get("start", data["steps"][0]["id"])}
 
 

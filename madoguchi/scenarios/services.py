@@ -38,10 +38,12 @@ def scenario_draft_save(
     actor: AbstractBaseUser | None = None,
     department: Department | None = None,
     ip_address: str | None = None,
+    editor: str = "yaml",
 ) -> ScenarioVersion:
     """Save a valid definition as its scenario's draft: the draft there is is replaced, else a
     new draft version is added. A scenario seen for the first time is created (belonging to
-    `department`); the published version is left alone."""
+    `department`); the published version is left alone. `editor` ("yaml" or "form") is recorded
+    in the audit entry: which of the console's editors wrote it."""
     definition = definition_validate(definition)
     with transaction.atomic():
         scenario, created = Scenario.objects.get_or_create(
@@ -68,7 +70,12 @@ def scenario_draft_save(
             actor=actor,
             obj=draft,
             ip_address=ip_address,
-            data={"scenario": scenario.slug, "number": draft.number, "new_scenario": created},
+            data={
+                "scenario": scenario.slug,
+                "number": draft.number,
+                "new_scenario": created,
+                "editor": editor,
+            },
         )
     return draft
 

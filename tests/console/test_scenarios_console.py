@@ -28,9 +28,9 @@ steps:
 
 def test_write_a_draft_publish_it_and_roll_back(staff_client, db):
     client = staff_client("dept_manager")
-    page = client.get(reverse("console:scenario_new")).content.decode()
+    page = client.get(reverse("console:scenario_new_yaml")).content.decode()
     assert "slug: new-scenario" in page  # a starter to edit
-    response = client.post(reverse("console:scenario_new"), {"source": SOURCE})
+    response = client.post(reverse("console:scenario_new_yaml"), {"source": SOURCE})
     scenario = Scenario.objects.get(slug="gomi-guide")
     assert response["Location"] == reverse("console:scenario", kwargs={"scenario_id": scenario.pk})
     assert scenario.department.code == "gomi"  # the author's department
@@ -38,7 +38,9 @@ def test_write_a_draft_publish_it_and_roll_back(staff_client, db):
     assert "第 1 版 (下書き) を公開" in detail and "どちらですか。" in detail  # the step list
     client.post(reverse("console:scenario_publish", kwargs={"scenario_id": scenario.pk}))
     edited = SOURCE.replace("どちらですか。", "どれを出しますか。")
-    client.post(reverse("console:scenario_edit", kwargs={"scenario_id": scenario.pk}), {"source": edited})
+    client.post(
+        reverse("console:scenario_edit_yaml", kwargs={"scenario_id": scenario.pk}), {"source": edited}
+    )
     client.post(reverse("console:scenario_publish", kwargs={"scenario_id": scenario.pk}))
     assert scenario.published.number == 2
     client.post(reverse("console:scenario_rollback", kwargs={"scenario_id": scenario.pk, "number": 1}))
@@ -68,31 +70,32 @@ def test_mistakes_are_shown_in_the_editor_and_nothing_is_saved(staff_client, db)
         + "あ" * 5001
         + "'}\n"
     )
-    page = client.post(reverse("console:scenario_new"), {"source": broken}).content.decode()
+    page = client.post(reverse("console:scenario_new_yaml"), {"source": broken}).content.decode()
     assert "2 件の問題があります。" in page
     assert "ステップ「start」の 1 番目の選択肢の next: ステップ「nowhere」はありません。" in page
     assert "ステップ「x」の text: ja の文章が長すぎます (5001 文字、5000 文字まで)。" in page
     bomb = "a: &a [1,1,1,1,1,1,1,1]\nb: [*a,*a,*a,*a,*a,*a,*a,*a]\n"
     assert (
         "エイリアス (*) は使えません"
-        in client.post(reverse("console:scenario_new"), {"source": bomb}).content.decode()
+        in client.post(reverse("console:scenario_new_yaml"), {"source": bomb}).content.decode()
     )
     assert not Scenario.objects.exists()
 
 
 def test_the_slug_cannot_be_changed_or_taken_from_another_department(staff_client, db):
     road = staff_client("dept_manager", "doro")
-    road.post(reverse("console:scenario_new"), {"source": SOURCE})
+    road.post(reverse("console:scenario_new_yaml"), {"source": SOURCE})
     scenario = Scenario.objects.get(slug="gomi-guide")
     renamed = road.post(
-        reverse("console:scenario_edit", kwargs={"scenario_id": scenario.pk}),
+        reverse("console:scenario_edit_yaml", kwargs={"scenario_id": scenario.pk}),
         {"source": SOURCE.replace("slug: gomi-guide", "slug: other")},
     )
     assert "slug は変更できません" in renamed.content.decode()
     gomi = staff_client("dept_manager", "gomi")
     assert gomi.get(reverse("console:scenario", kwargs={"scenario_id": scenario.pk})).status_code == 404
     assert (
-        "別の課のシナリオ" in gomi.post(reverse("console:scenario_new"), {"source": SOURCE}).content.decode()
+        "別の課のシナリオ"
+        in gomi.post(reverse("console:scenario_new_yaml"), {"source": SOURCE}).content.decode()
     )
     upload = SimpleUploadedFile("gomi.yaml", SOURCE.encode())
     page = gomi.post(reverse("console:scenario_import"), {"file": upload}, follow=True).content.decode()

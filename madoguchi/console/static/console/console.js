@@ -207,3 +207,19 @@ if (progress) {
     if (data.finished) location.reload(); // the figures and the state, as the server shows them
   });
 }
+
+// Scenario editor: the server draws the fields each kind of step, answer or target has. A menu
+// marked data-refresh posts the form as it is (saving nothing) and comes back at the same step;
+// without JavaScript, 確認する does the same.
+const scenarioForm = document.querySelector("form[data-scenario-form]");
+if (scenarioForm) {
+  scenarioForm.addEventListener("change", (event) => {
+    const field = event.target.closest("[data-refresh]");
+    if (!field) return;
+    const card = field.closest(".step-card");
+    scenarioForm.action = `${location.pathname}${location.search}${card ? `#${card.id}` : ""}`;
+    scenarioForm.submit(); // no op: the form comes back with the change, nothing saved
+  });
+  const anchor = scenarioForm.dataset.anchor && document.getElementById(scenarioForm.dataset.anchor);
+  if (anchor && !location.hash) anchor.scrollIntoView();
+}
