@@ -154,6 +154,7 @@ def alerts(request: HttpRequest) -> HttpResponse:
         {
             "page": page,
             "feeds": feeds,
+            "can_edit_rules": has_permission(request.user, Perm.ALERT_RULES_MANAGE),
         },
     )
 

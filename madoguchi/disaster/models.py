@@ -139,6 +139,9 @@ class AlertRule(models.Model):
     class Action(models.TextChoices):
         DRAFT = "draft", _("下書きを作る")
         EMERGENCY = "emergency", _("緊急配信として承認待ちにする")
+        # No second person: sent as soon as the alert arrives (an actual one, not 訓練 or 試験),
+        # approved in the name of the staff member who last saved the rule and confirmed this.
+        IMMEDIATE = "immediate", _("緊急配信としてただちに送る(承認なし)")
 
     name = models.CharField(_("名前"), max_length=100)
     channel = models.ForeignKey(
@@ -168,6 +171,7 @@ class AlertRule(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("作成者")
     )
     is_active = models.BooleanField(_("有効"), default=True)
+    updated_at = models.DateTimeField(_("更新日時"), auto_now=True, null=True)
 
     class Meta:
         verbose_name = _("警報の規則")
