@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from madoguchi.core.models import AuditEntry, Channel
 from madoguchi.disaster.intake import alert_ingest
-from madoguchi.disaster.models import AlertDelivery, AlertRule
+from madoguchi.disaster.models import AlertDelivery, AlertFeed, AlertRule
 from madoguchi.messaging.models import Delivery, Segment
 from madoguchi.residents.models import District
 from tests.console.conftest import signed_in
@@ -244,3 +244,39 @@ def test_an_immediate_rule_sends_actual_alerts_at_once_and_lets_an_exercise_wait
     [waiting] = alert_ingest(exercise).deliveries
     assert waiting.status == Delivery.Status.PENDING_APPROVAL
     assert AlertDelivery.objects.count() == 2
+
+
+def test_the_disaster_pages_read_in_english(city, make_staff, settings):
+    owner = make_staff("delivery")
+    AlertRule.objects.create(
+        name="津波",
+        channel=city,
+        area_codes="AKZ185",
+        kind="Geo",
+        min_severity="extreme",
+        template="emergency",
+        action="immediate",
+        owner=owner.user,
+    )
+    AlertFeed.objects.create(name="JMA", url="http://127.0.0.1:9/feed.xml", last_error="x", failures=2)
+    client = signed_in(owner)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    rules = client.get(reverse("console:alert_rules")).content.decode()
+    for text in (
+        "Alert rules",
+        "Add a rule",
+        "Emergency delivery sent at once (no approval)",
+        "CAP: Geo",
+        "All friends",
+    ):
+        assert text in rules, text
+    edit = client.get(reverse("console:alert_rule_new")).content.decode()
+    for text in ("Area codes", "Severity (at least)", "Districts to send to", "Evacuation order (level 4)"):
+        assert text in edit, text
+    alerts = client.get(reverse("console:alerts")).content.decode()
+    for text in ("Alerts received", "Feeds", "Poll failed (2 times in a row)", "Nothing received yet."):
+        assert text in alerts, text
+    safety = client.get(reverse("console:safety_new")).content.decode()
+    assert "e.g. Earthquake, 3 December" in safety
+    for page in (rules, edit, alerts, safety):
+        assert "警報の規則" not in page and "受信フィード" not in page
