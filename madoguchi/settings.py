@@ -280,6 +280,10 @@ MADOGUCHI_MENU_TOPICS = env_list(
 # another city's service, and the FAQ does not answer it.
 # FAQ categories answered first while disaster mode is on (docs/disaster.md).
 MADOGUCHI_DISASTER_FAQ_CATEGORIES = env_list("MADOGUCHI_DISASTER_FAQ_CATEGORIES", ["防災", "災害"])
+# Alert feeds (docs/disaster.md): the longest one HTTP fetch of a feed or an entry may take, start
+# to last byte, and the longest one poll of a feed may take (entries not reached wait for the next).
+MADOGUCHI_ALERT_FEED_TIMEOUT_SECONDS = env_int("MADOGUCHI_ALERT_FEED_TIMEOUT_SECONDS", 10, minimum=1)
+MADOGUCHI_ALERT_FEED_POLL_SECONDS = env_int("MADOGUCHI_ALERT_FEED_POLL_SECONDS", 60, minimum=1)
 MADOGUCHI_CITY_PLACES = env_list(
     "MADOGUCHI_CITY_PLACES", ["みどり市", "みどり", "中央", "北", "南", "東", "西", "港", "山手", "川辺"]
 )

@@ -56,6 +56,7 @@ class Perm:
     SHELTERS_STATUS = "disaster.shelters_status"  # list shelters, set 未開設 / 開設 / 満員
     SHELTERS_IMPORT = "disaster.shelters_import"  # import the shelter open data (GSI, standard dataset)
     ALERTS_VIEW = "disaster.alerts_view"  # alerts received (CAP, 気象庁) and the drafts they produced
+    ALERT_RULES_MANAGE = "disaster.alert_rules_manage"  # the rules turning alerts into deliveries
     SAFETY_START = "disaster.safety_start"  # start a safety confirmation (安否確認), set its re-ask, close it
     SAFETY_VIEW = "disaster.safety_view"  # its roll-up by district (counts); names need inbox.handle too
 
@@ -94,6 +95,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             Perm.DISASTER_SWITCH,
             Perm.SHELTERS_STATUS,
             Perm.ALERTS_VIEW,
+            Perm.ALERT_RULES_MANAGE,
             Perm.SAFETY_START,
             Perm.SAFETY_VIEW,
         }
@@ -138,6 +140,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             Perm.SHELTERS_STATUS,
             Perm.SHELTERS_IMPORT,
             Perm.ALERTS_VIEW,
+            Perm.ALERT_RULES_MANAGE,
             Perm.SAFETY_START,
             Perm.SAFETY_VIEW,
         }

@@ -22,10 +22,11 @@ from madoguchi.accounts.roles import Perm
 from madoguchi.console.access import staff_view
 from madoguchi.core.models import Channel
 from madoguchi.core.remote import client_ip
+from madoguchi.disaster.feeds import redacted
 from madoguchi.disaster.hazards import HAZARDS
 from madoguchi.disaster.importers import FORMATS, MAX_FILE_BYTES, ImportRefused
 from madoguchi.disaster.messages import CREDITS
-from madoguchi.disaster.models import Alert, SafetyAnswer, SafetyConfirmation, Shelter
+from madoguchi.disaster.models import Alert, AlertFeed, SafetyAnswer, SafetyConfirmation, Shelter
 from madoguchi.disaster.safety import safety_recipients
 from madoguchi.disaster.selectors import safety_help_list, safety_rollup
 from madoguchi.disaster.services import (
@@ -143,7 +144,19 @@ def shelters_import(request: HttpRequest) -> HttpResponse:
 def alerts(request: HttpRequest) -> HttpResponse:
     shown = Alert.objects.defer("raw").prefetch_related("produced__delivery", "produced__rule")
     page = Paginator(shown, 50).get_page(request.GET.get("page"))
-    return render(request, "console/disaster/alerts.html", {"page": page})
+    feeds = [
+        {"feed": feed, "where": redacted(feed.url)}
+        for feed in AlertFeed.objects.order_by("-is_active", "name", "pk")[:50]
+    ]
+    return render(
+        request,
+        "console/disaster/alerts.html",
+        {
+            "page": page,
+            "feeds": feeds,
+            "can_edit_rules": has_permission(request.user, Perm.ALERT_RULES_MANAGE),
+        },
+    )
 
 
 # Safety confirmation (安否確認)

@@ -1,6 +1,7 @@
 from django.urls import path, re_path
 
 from madoguchi.console import (
+    alert_rule_views,
     auth_views,
     bulky_views,
     delivery_views,
@@ -53,6 +54,10 @@ urlpatterns = [
     path("shelters/<int:shelter_id>/status/", disaster_views.shelter_status, name="shelter_status"),
     path("shelters/import/", disaster_views.shelters_import, name="shelters_import"),
     path("alerts/", disaster_views.alerts, name="alerts"),
+    path("alerts/rules/", alert_rule_views.alert_rules, name="alert_rules"),
+    path("alerts/rules/new/", alert_rule_views.alert_rule_edit, name="alert_rule_new"),
+    path("alerts/rules/<int:rule_id>/", alert_rule_views.alert_rule_edit, name="alert_rule_edit"),
+    path("alerts/rules/<int:rule_id>/active/", alert_rule_views.alert_rule_active, name="alert_rule_active"),
     path("safety/", disaster_views.safety_list, name="safety"),
     path("safety/new/", disaster_views.safety_new, name="safety_new"),
     path("safety/<int:confirmation_id>/", disaster_views.safety_detail, name="safety_detail"),

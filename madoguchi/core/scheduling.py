@@ -99,6 +99,13 @@ PERIODIC_JOBS: list[Periodic] = [
         function="madoguchi.disaster.services.safety_reask_due",
         every=timedelta(seconds=30),
     ),
+    Periodic(
+        # Alert feeds (気象庁's Atom feeds, CAP URLs): each due feed's poll is queued as a task, so
+        # a slow feed holds up no other periodic job.
+        name="disaster.alert_feeds_poll",
+        function="madoguchi.disaster.tasks.feeds_enqueue_due",
+        every=timedelta(seconds=15),
+    ),
 ]
 
 

@@ -108,10 +108,12 @@ def demo_menus() -> list[dict[str, Any]]:
             "audience": Audience.DEFAULT,
             "is_disaster": True,
             "tab_order": 0,
-            "grid": "large3",
+            "grid": "large4",
             "chat_bar_text": "災害情報",
             "cells": [
-                _cell("message", "避難所・台風の支援", "台風"),
+                # The nearest open shelters for the hazard at hand, from a location or a district.
+                _feature("避難所を探す", "disaster.shelters", "避難所"),
+                _cell("message", "台風の支援", "台風"),
                 _cell("feature", "職員に連絡", "handoff"),
                 faq,
             ],

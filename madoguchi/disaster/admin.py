@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from madoguchi.disaster.models import Alert, AlertRule, Shelter
+from madoguchi.disaster.models import Alert, AlertFeed, AlertRule, Shelter
 
 
 @admin.register(Shelter)
@@ -33,3 +33,10 @@ class AlertAdmin(admin.ModelAdmin):
     list_filter = ["source", "kind", "severity"]
     search_fields = ["identifier", "event", "headline"]
     exclude = ["raw"]
+
+
+@admin.register(AlertFeed)
+class AlertFeedAdmin(admin.ModelAdmin):
+    list_display = ["name", "interval_seconds", "is_active", "last_ok_at", "failures", "last_error"]
+    list_filter = ["is_active"]
+    fields = ["name", "url", "interval_seconds", "known_kinds_only", "is_active"]

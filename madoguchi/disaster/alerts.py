@@ -65,7 +65,8 @@ def _cap_schema(namespace: str) -> etree.XMLSchema:
     return etree.XMLSchema(etree.parse(str(path), _parser()))
 
 
-def _safe_root(data: bytes) -> etree._Element:
+def safe_root(data: bytes) -> etree._Element:
+    """The hardened parse every alert file and every feed goes through; raises AlertRefused."""
     if len(data) > MAX_BYTES:
         raise AlertRefused(f"ファイルが大きすぎます({len(data):,} バイト、上限 {MAX_BYTES:,})")
     if not data.strip():
@@ -86,7 +87,7 @@ def _safe_root(data: bytes) -> etree._Element:
 
 def parse_alert(data: bytes) -> ParsedAlert:
     """A CAP 1.2 alert or a JMA message → ParsedAlert. Raises AlertRefused."""
-    root = _safe_root(data)
+    root = safe_root(data)
     namespace = etree.QName(root).namespace
     if namespace in SCHEMAS:  # CAP 1.2, and 1.1 which older feeds still send
         return _cap(root, namespace)

@@ -4,6 +4,7 @@ staff set during a disaster."""
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -138,6 +139,9 @@ class AlertRule(models.Model):
     class Action(models.TextChoices):
         DRAFT = "draft", _("下書きを作る")
         EMERGENCY = "emergency", _("緊急配信として承認待ちにする")
+        # No second person: sent as soon as the alert arrives (an actual one, not 訓練 or 試験),
+        # approved in the name of the staff member who last saved the rule and confirmed this.
+        IMMEDIATE = "immediate", _("緊急配信としてただちに送る(承認なし)")
 
     name = models.CharField(_("名前"), max_length=100)
     channel = models.ForeignKey(
@@ -167,6 +171,7 @@ class AlertRule(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("作成者")
     )
     is_active = models.BooleanField(_("有効"), default=True)
+    updated_at = models.DateTimeField(_("更新日時"), auto_now=True, null=True)
 
     class Meta:
         verbose_name = _("警報の規則")
@@ -194,6 +199,72 @@ class AlertDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.alert_id} → {self.delivery_id}"
+
+
+class AlertFeed(models.Model):
+    """A feed URL polled for alerts: an Atom feed whose entries link to alert documents (気象庁's
+    高頻度フィード), or one CAP / 気象庁防災情報XML document fetched again each time. Polled by the
+    worker (`feeds.feed_poll`); the last failure is kept for the console's alert list."""
+
+    name = models.CharField(_("名前"), max_length=100)
+    url = models.URLField(_("URL"), max_length=500, help_text=_("http:// または https://"))
+    is_active = models.BooleanField(_("有効"), default=True)
+    interval_seconds = models.PositiveIntegerField(
+        _("取得間隔(秒)"), default=60, validators=[MinValueValidator(15)]
+    )
+    known_kinds_only = models.BooleanField(
+        _("扱う種類だけ取得"),
+        default=True,
+        help_text=_(
+            "項目名が扱う種類の気象庁電文(警報・注意報、土砂災害、洪水、地震、津波)でなければ取得しない"
+        ),
+    )
+    etag = models.CharField(max_length=200, blank=True)
+    last_modified = models.CharField(max_length=100, blank=True)
+    next_poll_at = models.DateTimeField(_("次の取得"), null=True, blank=True)
+    last_polled_at = models.DateTimeField(_("最後の取得"), null=True, blank=True)
+    last_ok_at = models.DateTimeField(_("最後に成功した取得"), null=True, blank=True)
+    last_error = models.CharField(_("最後の失敗"), max_length=500, blank=True)
+    last_error_at = models.DateTimeField(_("失敗した日時"), null=True, blank=True)
+    failures = models.PositiveIntegerField(_("連続失敗回数"), default=0)
+
+    class Meta:
+        verbose_name = _("警報の受信フィード")
+        verbose_name_plural = _("警報の受信フィード")
+        ordering = ["name", "pk"]
+        indexes = [models.Index(fields=["is_active", "next_poll_at"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AlertFeedEntry(models.Model):
+    """An Atom entry of a feed, fetched once (keyed by its atom:id); a transient failure is tried
+    again at the next polls, a few times."""
+
+    class State(models.TextChoices):
+        STORED = "stored", _("取り込み済み")
+        DUPLICATE = "duplicate", _("受信済みの警報")
+        REFUSED = "refused", _("受け付けなかった")
+        RETRY = "retry", _("再取得待ち")
+
+    feed = models.ForeignKey(AlertFeed, on_delete=models.CASCADE, related_name="entries")
+    entry_id = models.CharField(max_length=500)
+    url = models.CharField(max_length=500)
+    title = models.CharField(max_length=200, blank=True)
+    state = models.CharField(max_length=10, choices=State.choices)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error = models.CharField(max_length=500, blank=True)
+    alert = models.ForeignKey(Alert, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    seen_at = models.DateTimeField(auto_now_add=True)
+    fetched_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["feed", "entry_id"], name="disaster_feed_entry_once")]
+        indexes = [models.Index(fields=["seen_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.feed_id}: {self.entry_id}"
 
 
 class SafetyConfirmation(models.Model):

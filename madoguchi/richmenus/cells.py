@@ -47,6 +47,7 @@ FEATURES: list[tuple[str, str | Promise]] = [
     ("profile.start", gettext_lazy("登録・登録内容の変更")),
     ("handoff", gettext_lazy("職員と話す")),
     ("reports.start", gettext_lazy("道路・公園などの不具合を通報")),
+    ("disaster.shelters", gettext_lazy("近くの避難所を探す (災害の種類、位置情報)")),
     ("menu", gettext_lazy("よくある質問 (メニュー)")),
     (SCENARIO_START, gettext_lazy("シナリオを始める (scenario.start:slug)")),
 ]
