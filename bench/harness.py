@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 
@@ -41,27 +42,50 @@ def start_linesim(port: int, env: dict[str, str]) -> tuple[subprocess.Popen[byte
     return linesim, sim
 
 
+def _stat(pid: int) -> list[str] | None:
+    """The fields of /proc/<pid>/stat after the command name, None when the process is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return None if fields[0] == "Z" else fields  # a zombie has ended
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time a process has used (Linux /proc), 0 when it is gone."""
+    fields = _stat(pid)
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK") if fields else 0.0
+
+
+def peak_rss_mb(pid: int) -> float:
+    """A process's resident-memory high-water mark (VmHWM), 0 when it is gone."""
     try:
-        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()  # noqa: SIM115
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        pass
+    return 0.0
 
 
 def children(pid: int) -> list[int]:
-    """The processes `pid` started (a gunicorn master's workers)."""
+    """The live processes `pid` started (a gunicorn master's workers, a worker supervisor's child)."""
     found = []
     for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()  # noqa: SIM115
-            except OSError:
-                continue
-            if int(stat[1]) == pid:
-                found.append(int(entry))
+        if entry.isdigit() and (fields := _stat(int(entry))) is not None and int(fields[1]) == pid:
+            found.append(int(entry))
     return found
+
+
+def worker_child(supervisor: int, timeout: float = 30, not_this: int | None = None) -> int:
+    """The working child of a `madoguchi worker` supervisor (another than `not_this`), once it runs."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = [pid for pid in children(supervisor) if pid != not_this]
+        if found:
+            return found[0]
+        time.sleep(0.01)
+    raise SystemExit("the worker supervisor started no child")
 
 
 def database_backends(database: str) -> list[int]:

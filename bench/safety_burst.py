@@ -9,7 +9,8 @@ LINE would post them: postback events signed with the channel secret, sent at a 
 (open-loop) rate over keep-alive connections by webhook_ingest.py's raw-socket client. The
 workers process them while the burst goes on; the bench waits until they have drained.
 
-  wall_s      from the first answer posted to the last one recorded (the workers drained)
+  wall_s      from the first answer posted to the last one recorded (the workers drained);
+              the answers arrive over --seconds, so wall_s - burst_s is how far the workers lag
   ack_p99_ms  the webhook's 200, from when each answer was due (what LINE waits for)
   lost        answers the webhook acknowledged with 200 that are not in the database afterwards
 
@@ -224,7 +225,10 @@ def main() -> None:
             """CPU seconds so far of each process, by the part it plays."""
             parts = {
                 "web": [server.pid, *children(server.pid)],
-                "workers": [process.pid for process in processes[1:]],
+                # `madoguchi worker` is a supervisor; its child does the work.
+                "workers": [
+                    pid for process in processes[1:] for pid in (process.pid, *children(process.pid))
+                ],
                 "linesim": [linesim.pid],
                 "postgres": database_backends(DATABASE),
             }
@@ -259,6 +263,7 @@ def main() -> None:
             f"machine={platform.machine()}-{os.cpu_count()}cpu-py{platform.python_version()}"
             " database=postgresql"
             f" workers={args.workers} send_s={send_s:.1f} burst_s={figures['burst_s']:.1f}"
+            f" drained_after_last_s={max(wall - figures['burst_s'], 0):.1f}"
             f" ack_p50_ms={p50:.1f} errors={figures['errors']} failed_events={failed}"
             f" help_conversations={conversations}",
             flush=True,

@@ -203,11 +203,17 @@ def events_drain(batch: int | None = None) -> int:
 
 
 def events_loop(stop: threading.Event, interval: float) -> None:
-    """`madoguchi worker`'s inbound loop: drain, then wait `interval` when nothing was waiting."""
+    """`madoguchi worker`'s inbound loop: claim a batch and process it; claim again at once only
+    while batches come full (a backlog), else wait `interval` first. Under a steady stream that
+    wait lets events gather, so a worker handles them in batches rather than one claim, one
+    residents' query, one acknowledgement each; a lone message waits at most `interval`."""
     while not stop.is_set():
         try:
-            if events_drain():
-                continue
+            claimed = events_claim(settings.EVENT_BATCH)
+            if claimed:
+                events_process(claimed)
+                if len(claimed) == settings.EVENT_BATCH:
+                    continue
         except Exception:  # the database may be briefly away; try again after the wait
             logger.exception("processing inbound events failed")
         close_old_connections()
