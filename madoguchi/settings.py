@@ -212,6 +212,8 @@ LINE_REPLY_TOKEN_SECONDS = env_int("MADOGUCHI_LINE_REPLY_TOKEN_SECONDS", 50, min
 # How often one call is tried at once on 429 and 5xx before the task itself is retried later.
 LINE_SEND_ATTEMPTS = env_int("MADOGUCHI_LINE_SEND_ATTEMPTS", 3, minimum=1)
 LINE_BACKOFF_SECONDS = float(env_str("MADOGUCHI_LINE_BACKOFF_SECONDS", "0.5"))
+# Replies to a batch of events go this many at a time (each waits a round trip to LINE).
+LINE_REPLY_THREADS = env_int("MADOGUCHI_LINE_REPLY_THREADS", 8, minimum=1)
 WEBHOOK_MAX_BODY_BYTES = env_int("MADOGUCHI_WEBHOOK_MAX_BODY_BYTES", 1_000_000, minimum=1024)
 
 # Processing of an inbound event is tried this many times, with growing waits, before it is

@@ -3,6 +3,7 @@ and the real dispatcher, rolled up in the console, re-asked once to non-responde
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -394,3 +395,24 @@ def test_when_the_batch_handler_fails_each_answer_goes_the_ordinary_way(
     for resident in town[KITA]:
         assert any("「無事」と受け付けました" in m.get("text", "") for m in inbox(sim, resident))
     assert not InboundEvent.objects.exclude(status=InboundEvent.Status.DONE).exists()
+
+
+def test_answers_in_time_for_their_reply_tokens_are_replied_to_several_at_a_time(sim, channel, staff, town):
+    from django.db import connection
+
+    confirmation = start(staff, channel)
+    everyone = [*town[KITA], *town[MINAMI]]
+    for resident in everyone:
+        _tap_later(sim, resident, answer(confirmation, "safe"))
+    # Each reply waits 0.4 s at LINE: one after another, five would take 2 s.
+    sim.fault(path="/v2/bot/message/reply", method="POST", count=len(everyone), delay=0.4)
+    started = time.monotonic()
+    run_tasks()
+    elapsed = time.monotonic() - started
+    acknowledged = ("「無事」と受け付けました", "Thank you: we have recorded that you are safe.")
+    for resident in everyone:
+        replies = [m.get("text", "") for m in inbox(sim, resident) if m["via"] == "reply"]
+        assert any(text.startswith(acknowledged) for text in replies)
+    assert SafetyAnswer.objects.filter(confirmation=confirmation).count() == len(everyone)
+    if connection.vendor == "postgresql":  # SQLite takes one writer at a time: one by one
+        assert elapsed < 0.4 * len(everyone) * 0.75

@@ -20,6 +20,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
@@ -220,6 +221,34 @@ def _timeout() -> int:
     return settings.LINE_TIMEOUT_SECONDS
 
 
+def _concurrently(send: Callable[[int], Exception | None], indexes: list[int]) -> list[Exception | None]:
+    """`send` each index, LINE_REPLY_THREADS at a time on PostgreSQL: a reply waits a network round
+    trip to LINE (tens of ms from a city's data centre), so one after another a worker would answer
+    a burst a few dozen a second. Each thread closes its database connection when the batch is
+    sent (as a delivery's senders do); SQLite (one writer) and a lone reply go one by one, here."""
+    if len(indexes) < 2 or connection.vendor != "postgresql" or settings.LINE_REPLY_THREADS < 2:
+        return [send(index) for index in indexes]
+
+    threads = min(settings.LINE_REPLY_THREADS, len(indexes))
+    shares = [indexes[start::threads] for start in range(threads)]
+
+    def in_thread(share: list[int]) -> list[Exception | None]:
+        try:
+            return [send(index) for index in share]
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(threads, thread_name_prefix="madoguchi-reply") as pool:
+        outcomes = dict(
+            zip(
+                (i for share in shares for i in share),
+                (o for r in pool.map(in_thread, shares) for o in r),
+                strict=True,
+            )
+        )
+    return [outcomes[index] for index in indexes]
+
+
 def _token_fresh(reply_token: str | None, received_at_ms: int | None) -> bool:
     """Is a reply token young enough to use (LINE's last about a minute)?"""
     if reply_token is None or not received_at_ms:
@@ -360,9 +389,9 @@ class LineTransport:
         alone = [index for _rendered, indexes in to_push.values() if len(indexes) == 1 for index in indexes]
         together = [(rendered, indexes) for rendered, indexes in to_push.values() if len(indexes) > 1]
         pushed = {index for _rendered, indexes in together for index in indexes}
-        for index, answer in enumerate(replies):
-            if index in pushed:
-                continue
+
+        def send_one(index: int) -> Exception | None:
+            answer = replies[index]
             try:  # a fresh token: a reply of its own (free, and nothing to share); or alone
                 self.reply(
                     channel,
@@ -373,7 +402,12 @@ class LineTransport:
                     received_at_ms=answer.received_at_ms,
                 )
             except Exception as exc:
-                outcomes[index] = exc
+                return exc
+            return None
+
+        one_by_one = [index for index in range(len(replies)) if index not in pushed]
+        for index, outcome in zip(one_by_one, _concurrently(send_one, one_by_one), strict=True):
+            outcomes[index] = outcome
         for rendered, indexes in together:
             for start in range(0, len(indexes), MULTICAST_MAX):
                 chunk = indexes[start : start + MULTICAST_MAX]

@@ -1,8 +1,8 @@
 """`POST /line/<channel>/webhook`: where LINE posts events.
 
 The signature is checked on the raw bytes, in constant time, before anything is parsed or
-stored. The view only stores and enqueues; answering a resident happens in a task, so LINE gets
-its 200 well inside its 2-second limit.
+stored. The view only stores (one INSERT: the stored events are the workers' queue); answering a
+resident happens in a worker, so LINE gets its 200 well inside its 2-second limit.
 """
 
 from __future__ import annotations
