@@ -16,6 +16,7 @@ from madoguchi.accounts.roles import Role
 from madoguchi.accounts.services import staff_create
 from madoguchi.messaging.models import Delivery
 from madoguchi.residents.models import District, Resident
+from tests.e2e.conftest import staff_page
 
 pytestmark = pytest.mark.browser
 
@@ -24,16 +25,6 @@ SHOTS = Path(os.environ.get("MADOGUCHI_SCREENSHOTS", "test-results/screenshots")
 NORTH = ["U" + f"{i:032x}" for i in range(1, 3)]
 SOUTH = "U" + "5" * 32
 BLOCKED = "U" + "6" * 32
-
-
-def sign_in(browser: Browser, url: str, username: str) -> Page:
-    page = browser.new_context(locale="ja-JP", viewport={"width": 1280, "height": 900}).new_page()
-    page.goto(f"{url}/console/login/")
-    page.get_by_label("ユーザー名").fill(username)
-    page.get_by_label("パスワード").fill(PASSWORD)
-    page.get_by_role("button", name="ログイン").click()
-    expect(page.get_by_role("heading", name="ダッシュボード")).to_be_visible()
-    return page
 
 
 def test_compose_approve_and_send_a_segment_delivery(
@@ -61,7 +52,7 @@ def test_compose_approve_and_send_a_segment_delivery(
 
     # The segment: the count starts at every friend (3: the blocked one never counts), then
     # follows the district chosen.
-    author = sign_in(browser, live_server.url, "kouhou-sato")
+    author = staff_page(browser, live_server.url, "kouhou-sato")
     author.get_by_role("link", name="セグメント").first.click()
     author.get_by_role("link", name="新しいセグメント").click()
     author.get_by_label("名称").fill("北地区の皆さん")
@@ -104,7 +95,7 @@ def test_compose_approve_and_send_a_segment_delivery(
     delivery = Delivery.objects.get()
 
     # A second staff member approves; the worker sends; the progress bar reaches the end.
-    chief = sign_in(browser, live_server.url, "kouhou-chief")
+    chief = staff_page(browser, live_server.url, "kouhou-chief")
     chief.get_by_role("link", name="配信", exact=True).click()
     chief.get_by_role("link", name="北地区 清掃のお知らせ").click()
     chief.get_by_role("button", name="承認する").click()

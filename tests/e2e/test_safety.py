@@ -15,6 +15,7 @@ from madoguchi.accounts.models import Department
 from madoguchi.accounts.roles import Role
 from madoguchi.accounts.services import staff_create
 from madoguchi.residents.models import District, Resident
+from tests.e2e.conftest import staff_page
 
 pytestmark = pytest.mark.browser
 
@@ -62,11 +63,7 @@ def test_staff_start_a_safety_confirmation_and_see_who_needs_help(
         role=Role.DEPT_MANAGER,
         department=Department.objects.create(code="bosai", name="危機管理課"),
     )
-    console = browser.new_context(locale="ja-JP", viewport={"width": 1280, "height": 900}).new_page()
-    console.goto(f"{live_server.url}/console/login/")
-    console.get_by_label("ユーザー名").fill("bosai-kato")
-    console.get_by_label("パスワード").fill(PASSWORD)
-    console.get_by_role("button", name="ログイン").click()
+    console = staff_page(browser, live_server.url, "bosai-kato")
     console.get_by_role("link", name="安否確認").first.click()
     console.get_by_test_id("safety-new").click()
     console.get_by_label("件名 (住民にも表示されます)").fill("12月7日 地震")

@@ -14,22 +14,13 @@ from madoguchi.accounts.models import Department
 from madoguchi.accounts.roles import Role
 from madoguchi.accounts.services import staff_create
 from madoguchi.scenarios.models import Scenario
+from tests.e2e.conftest import staff_page
 
 pytestmark = pytest.mark.browser
 
 PASSWORD = "correct horse battery"
 USER = "U" + "e" * 32
 SHOTS = Path(os.environ.get("MADOGUCHI_SCREENSHOTS", "test-results/screenshots"))
-
-
-def sign_in(browser: Browser, url: str, username: str) -> Page:
-    page = browser.new_context(locale="ja-JP", viewport={"width": 1280, "height": 900}).new_page()
-    page.goto(f"{url}/console/login/")
-    page.get_by_label("ユーザー名").fill(username)
-    page.get_by_label("パスワード").fill(PASSWORD)
-    page.get_by_role("button", name="ログイン").click()
-    expect(page.get_by_role("heading", name="ダッシュボード")).to_be_visible()
-    return page
 
 
 def field(page: Page, name: str) -> Locator:
@@ -41,7 +32,7 @@ def test_staff_build_a_scenario_with_forms_and_a_resident_runs_it(
 ):
     gomi = Department.objects.create(code="gomi", name="ごみ減量課")
     staff_create(username="gomi-kanri", password=PASSWORD, role=Role.DEPT_MANAGER, department=gomi)
-    console = sign_in(browser, live_server.url, "gomi-kanri")
+    console = staff_page(browser, live_server.url, "gomi-kanri")
     console.get_by_role("link", name="シナリオ", exact=True).first.click()
     console.get_by_role("link", name="新しいシナリオ").click()
     expect(console.get_by_role("link", name="フォームで作る")).to_have_attribute("aria-current", "page")
