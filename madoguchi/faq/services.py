@@ -318,7 +318,7 @@ def faq_image_set(
             preview=image.preview,
             width=image.width,
             height=image.height,
-            uploaded_by=actor if actor is not None and actor.is_authenticated else None,
+            uploaded_by=actor if actor is not None and actor.is_authenticated else None,  # type: ignore[misc]
         )
         audit_record(
             action="faq.entry.image_set",
