@@ -235,7 +235,7 @@ CHANNEL_TRANSPORTS = {"line": "madoguchi.channels.line.client.LineTransport"}
 CHANNEL_RICH_MENUS = {"line": "madoguchi.channels.line.richmenu.LineRichMenus"}
 
 # Rich menus. The address residents' phones reach Madoguchi at: a menu cell may open one of its
-# pages by path (/liff/register/ …).
+# pages by path (/liff/register/ …), and LINE fetches FAQ pictures from it (https in production).
 MADOGUCHI_PUBLIC_URL = env_str("MADOGUCHI_PUBLIC_URL", "http://127.0.0.1:8000")
 # LINE allows 100 menu creations and 3 batch moves an hour: a sync told to slow down waits this long.
 MADOGUCHI_RICHMENU_RATE_WAIT_SECONDS = env_int("MADOGUCHI_RICHMENU_RATE_WAIT_SECONDS", 600, minimum=0)

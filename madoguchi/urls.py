@@ -25,5 +25,6 @@ urlpatterns = [
     path("open311/v2/", include("madoguchi.open311.urls")),
     path("reports/", include("madoguchi.outcomes.urls")),
     path("garbage/", include("madoguchi.garbage.urls")),
+    path("faq/", include("madoguchi.faq.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -20,14 +21,18 @@ from madoguchi.chatbot.answers import LANGUAGES
 from madoguchi.console.access import client_ip, staff_view
 from madoguchi.console.editing import department_item_save
 from madoguchi.core.audit import audit_record
+from madoguchi.faq.images import MAX_BYTES as IMAGE_MAX_BYTES
+from madoguchi.faq.images import ImageRefused, faq_image_clean, image_path
 from madoguchi.faq.index import current_index
 from madoguchi.faq.learning import SHOWN_GROUPS, waiting_groups, waiting_questions
-from madoguchi.faq.models import FaqEntry, Synonym
+from madoguchi.faq.models import FaqEntry, FaqImage, Synonym
 from madoguchi.faq.services import (
     ANSWER_LANGUAGES,
     ImportRefused,
     faq_export_csv,
     faq_export_xlsx,
+    faq_image_remove,
+    faq_image_set,
     faq_import,
     faq_next_external_id,
     faq_variant_add,
@@ -62,6 +67,18 @@ class FaqEntryForm(forms.ModelForm):
     )
     # The grouped residents' questions this new entry answers (from the learning loop).
     from_questions = forms.CharField(widget=forms.HiddenInput, required=False, max_length=20000)
+    # The entry's picture, shown before the answer (faq.images checks and cleans it).
+    image = forms.FileField(
+        label=gettext_lazy("画像 (JPEG または PNG、10 MB まで)"),
+        required=False,
+        widget=forms.FileInput(attrs={"accept": "image/jpeg,image/png"}),
+        help_text=gettext_lazy(
+            "回答の前に画像で送ります (分別表や地図など)。どの言語の住民にも同じ画像です。"
+            "位置情報などの撮影情報は取り除きます。"
+        ),
+    )
+    image_remove = forms.BooleanField(label=gettext_lazy("画像を外す"), required=False)
+    IMAGE_FIELDS = ("image", "image_remove")
 
     class Meta:
         model = FaqEntry
@@ -96,6 +113,19 @@ class FaqEntryForm(forms.ModelForm):
                 initial=(entry.answers_by_language or {}).get(language, ""),
                 help_text=_("書かなければ日本語の回答を送ります。") if language == "ja-easy" else "",
             )
+
+    def clean_image(self) -> Any:
+        upload = self.cleaned_data.get("image")
+        if not upload:
+            return None
+        if upload.size is not None and upload.size > IMAGE_MAX_BYTES:  # refused before it is read
+            raise forms.ValidationError(
+                _("画像が大きすぎます (%(mb)s MB まで)。") % {"mb": IMAGE_MAX_BYTES // 1_000_000}
+            )
+        try:
+            return faq_image_clean(upload.read(IMAGE_MAX_BYTES + 1))
+        except ImageRefused as exc:
+            raise forms.ValidationError(str(exc)) from None
 
     def clean_links_text(self) -> list[dict[str, str]]:
         links = parse_links(self.cleaned_data.get("links_text", ""))
@@ -175,9 +205,15 @@ def faq_edit(request: HttpRequest, entry_id: int | None = None) -> HttpResponse:
     initial = None
     if entry is None:
         initial = {"external_id": faq_next_external_id(), **_from_group(request.GET.get("group", ""))}
-    form = FaqEntryForm(request.POST or None, instance=entry, initial=initial)
+    form = FaqEntryForm(request.POST or None, request.FILES or None, instance=entry, initial=initial)
     if request.method == "POST" and form.is_valid():
-        saved = department_item_save(request, form, existing=entry, action="faq.entry")
+        with transaction.atomic():
+            saved = department_item_save(request, form, existing=entry, action="faq.entry")
+            who: dict[str, Any] = {"actor": request.user, "ip_address": client_ip(request)}
+            if form.cleaned_data.get("image"):
+                faq_image_set(entry=saved, image=form.cleaned_data["image"], **who)  # type: ignore[arg-type]
+            elif form.cleaned_data.get("image_remove"):
+                faq_image_remove(entry=saved, **who)  # type: ignore[arg-type]
         learned = _question_ids(form.cleaned_data.get("from_questions") or "")
         if entry is None and learned:
             questions_learned_as_entry(
@@ -190,10 +226,17 @@ def faq_edit(request: HttpRequest, entry_id: int | None = None) -> HttpResponse:
             return redirect("console:faq_questions")
         messages.success(request, _("よくある質問を保存しました。"))
         return redirect("console:faq")
+    picture = FaqImage.objects.filter(entry=entry).only("key", "content_type").first() if entry else None
     return render(
         request,
         "console/faq_edit.html",
-        {"form": form, "entry": entry, "language_fields": [form[name] for name in LANGUAGE_FIELDS]},
+        {
+            "form": form,
+            "entry": entry,
+            "language_fields": [form[name] for name in LANGUAGE_FIELDS],
+            "image_fields": [form[name] for name in FaqEntryForm.IMAGE_FIELDS],
+            "image_url": image_path(picture.key, picture.content_type) if picture else "",
+        },
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
-from madoguchi.channels.base import Buttons, OutboundMessage, PostbackAction, Text, UriAction
+from madoguchi.channels.base import Buttons, Image, OutboundMessage, PostbackAction, Text, UriAction
 from madoguchi.chatbot.answers import menu_chips
 from madoguchi.chatbot.registry import (
     Turn,
@@ -13,8 +13,9 @@ from madoguchi.chatbot.registry import (
     register_matcher,
     register_miss_counter,
 )
+from madoguchi.faq.images import image_preview_public_url, image_public_url
 from madoguchi.faq.index import current_index, live_queryset
-from madoguchi.faq.models import FaqEntry, Question
+from madoguchi.faq.models import FaqEntry, FaqImage, Question
 from madoguchi.faq.services import question_feedback
 
 
@@ -24,9 +25,20 @@ def _label(text: str) -> str:
     return text if len(text) <= 20 else text[:19] + "…"
 
 
+def _picture(entry: FaqEntry) -> list[OutboundMessage]:
+    """The entry's picture as an image message, or nothing (one small query: never the bytes)."""
+    found = FaqImage.objects.filter(entry_id=entry.pk).values_list("key", "content_type").first()
+    if found is None:
+        return []
+    key, content_type = found
+    return [Image(url=image_public_url(key, content_type), preview_url=image_preview_public_url(key))]
+
+
 def _answer(entry: FaqEntry, question: Question, language: str) -> list[OutboundMessage]:
-    """The entry's answer in the resident's language (Japanese where staff wrote none), its
-    links as buttons, and "解決しましたか?" with 解決した / 解決しない under it (the learning loop)."""
+    """The entry's picture (one for every language), its answer in the resident's language
+    (Japanese where staff wrote none), its links as buttons, and "解決しましたか?" with
+    解決した / 解決しない under it (the learning loop): at most four messages of LINE's five."""
+    picture = _picture(entry)
     body = entry.answer_in(language)
     if entry.department_label:
         body += "\n" + _("(担当: %(department)s)") % {"department": entry.department_label}
@@ -50,8 +62,9 @@ def _answer(entry: FaqEntry, question: Question, language: str) -> list[Outbound
         if isinstance(link, dict) and str(link.get("url", "")).startswith("https://")
     )
     if not links:
-        return [Text(body[: 4998 - len(ask)] + "\n\n" + ask, quick_replies=feedback)]
+        return [*picture, Text(body[: 4998 - len(ask)] + "\n\n" + ask, quick_replies=feedback)]
     return [
+        *picture,
         Text(body[:5000]),
         Buttons(alt_text=_("関連するページ"), text=_("関連するページ"), actions=links),
         Text(ask, quick_replies=feedback),

@@ -51,6 +51,33 @@ class FaqEntry(models.Model):
         return self.answers_by_language.get(language) or self.answer
 
 
+class FaqImage(models.Model):
+    """An entry's picture (a 分別表, a map), shown before the answer in every language.
+
+    Kept apart from the entry so that building the matcher's index never reads the bytes. It is
+    public (LINE fetches it from MADOGUCHI_PUBLIC_URL) under an unguessable `key`; a new upload
+    gets a new key, so LINE and phones never show a cached old picture under the same URL."""
+
+    entry = models.OneToOneField(FaqEntry, on_delete=models.CASCADE, related_name="image")
+    key = models.CharField(max_length=40, unique=True)
+    data = models.BinaryField()
+    content_type = models.CharField(max_length=20)
+    preview = models.BinaryField()
+    width = models.PositiveIntegerField(default=0)
+    height = models.PositiveIntegerField(default=0)
+    uploaded_at = models.DateTimeField(auto_now=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("よくある質問の画像")
+        verbose_name_plural = _("よくある質問の画像")
+
+    def __str__(self) -> str:
+        return f"{self.entry_id} {self.key}"
+
+
 class Synonym(models.Model):
     """A resident's word and the FAQ words it stands for (ソファー → 粗大ごみ)."""
 

@@ -6,6 +6,7 @@ import csv
 import datetime
 import io
 import re
+import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,8 +17,9 @@ from django.utils import timezone
 
 from madoguchi.chatbot.answers import LANGUAGES
 from madoguchi.core.audit import audit_record
+from madoguchi.faq.images import CleanImage, image_key_in, image_public_url
 from madoguchi.faq.matcher import word_features
-from madoguchi.faq.models import FaqEntry, Question, Synonym
+from madoguchi.faq.models import FaqEntry, FaqImage, Question, Synonym
 
 # The languages staff may write answers in besides Japanese, やさしい日本語 (ja-easy) first.
 ANSWER_LANGUAGES = [code for code, _label in LANGUAGES if code != "ja"]
@@ -28,6 +30,10 @@ ANSWER_LANGUAGES = [code for code, _label in LANGUAGES if code != "ja"]
 REQUIRED_COLUMNS = ["id", "category", "question", "answer", "department"]
 LANGUAGE_COLUMNS = {f"answer_{code}": code for code in ANSWER_LANGUAGES}  # answer_en, answer_ja-easy …
 OPTIONAL_COLUMNS = ["variants", "valid_from", "valid_until", "links", *LANGUAGE_COLUMNS]
+# The export adds the entry's picture as its public URL. Pictures are uploaded in the console,
+# never fetched from a sheet: on import, the column may only keep the picture the entry has
+# (its URL as exported) or, left empty, remove it.
+IMAGE_COLUMN = "image"
 MAX_IMPORT_BYTES = 10_000_000
 MAX_ROWS = 20_000
 MAX_VARIANTS = 50
@@ -93,8 +99,11 @@ def faq_import(content: bytes, filename: str, *, actor: AbstractBaseUser | None 
         raise ImportRefused("必要な列がありません: " + ", ".join(missing))
     report = ImportReport()
     with transaction.atomic():
+        # The picture each entry has now: the image column may keep it, never bring another.
+        pictures = dict(FaqImage.objects.values_list("entry__external_id", "key"))
+        removed = 0
         for number, row in enumerate(rows, start=2):  # row 1 is the header
-            problem = _row_problem(row)
+            problem = _row_problem(row) or _image_problem(row, pictures)
             if problem:
                 report.errors.append(f"{number} 行目: {problem}")
                 continue
@@ -102,9 +111,11 @@ def faq_import(content: bytes, filename: str, *, actor: AbstractBaseUser | None 
             if isinstance(fields, str):
                 report.errors.append(f"{number} 行目: {fields}")
                 continue
-            _, created = FaqEntry.objects.update_or_create(external_id=row["id"].strip(), defaults=fields)
+            entry, created = FaqEntry.objects.update_or_create(external_id=row["id"].strip(), defaults=fields)
             report.created += created
             report.updated += not created
+            if IMAGE_COLUMN in row and not (row[IMAGE_COLUMN] or "").strip():
+                removed += FaqImage.objects.filter(entry=entry).delete()[0]
         audit_record(
             action="faq.entries.imported",
             actor=actor,
@@ -113,9 +124,25 @@ def faq_import(content: bytes, filename: str, *, actor: AbstractBaseUser | None 
                 "created": report.created,
                 "updated": report.updated,
                 "errors": len(report.errors),
+                "images_removed": removed,
             },
         )
     return report
+
+
+def _image_problem(row: dict[str, Any], pictures: dict[str, str]) -> str:
+    """An image cell may hold only the URL of the picture the entry already has."""
+    url = _unescaped((row.get(IMAGE_COLUMN) or "").strip())
+    if not url:
+        return ""
+    key = pictures.get((row.get("id") or "").strip())
+    if key is None or image_key_in(url) != key:
+        return (
+            f"image 列の「{url[:60]}」はこの項目の画像ではありません。"
+            "画像はコンソールの編集画面で登録してください "
+            "(取り込みでは、書き出した画像の URL を残すか、空にして外すことだけができます)。"
+        )
+    return ""
 
 
 def _row_problem(row: dict[str, Any]) -> str:
@@ -209,11 +236,15 @@ def links_text(links: Sequence[dict[str, str]], separator: str = "\n") -> str:
 
 
 # Export: the same columns the import reads, so a sheet goes out, is edited, and comes back.
-EXPORT_COLUMNS = [*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS]
+EXPORT_COLUMNS = [*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS, IMAGE_COLUMN]
 
 
 def _export_rows() -> Iterable[list[str]]:
     yield EXPORT_COLUMNS
+    pictures = {
+        entry_id: image_public_url(key, content_type)
+        for entry_id, key, content_type in FaqImage.objects.values_list("entry_id", "key", "content_type")
+    }
     for e in FaqEntry.objects.order_by("external_id").iterator():
         yield [
             e.external_id,
@@ -226,6 +257,7 @@ def _export_rows() -> Iterable[list[str]]:
             e.valid_until.isoformat() if e.valid_until else "",
             links_text(e.links, "|"),
             *((e.answers_by_language or {}).get(code, "") for code in LANGUAGE_COLUMNS.values()),
+            pictures.get(e.pk, ""),
         ]
 
 
@@ -265,6 +297,53 @@ def faq_export_xlsx() -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def faq_image_set(
+    *,
+    entry: FaqEntry,
+    image: CleanImage,
+    actor: AbstractBaseUser | None = None,
+    ip_address: str | None = None,
+) -> FaqImage:
+    """Give the entry a picture (checked and cleaned by faq.images), in place of any it had,
+    under a new key: LINE and phones cache pictures by URL."""
+    with transaction.atomic():
+        FaqImage.objects.filter(entry=entry).delete()
+        picture = FaqImage.objects.create(
+            entry=entry,
+            key=secrets.token_urlsafe(18),
+            data=image.data,
+            content_type=image.content_type,
+            preview=image.preview,
+            width=image.width,
+            height=image.height,
+            uploaded_by=actor if actor is not None and actor.is_authenticated else None,  # type: ignore[misc]
+        )
+        audit_record(
+            action="faq.entry.image_set",
+            actor=actor,
+            obj=entry,
+            ip_address=ip_address,
+            data={
+                "content_type": image.content_type,
+                "width": image.width,
+                "height": image.height,
+                "size": len(image.data),
+            },
+        )
+    return picture
+
+
+def faq_image_remove(
+    *, entry: FaqEntry, actor: AbstractBaseUser | None = None, ip_address: str | None = None
+) -> bool:
+    """Take the entry's picture away (its URL stops answering at once). False if it had none."""
+    with transaction.atomic():
+        removed = FaqImage.objects.filter(entry=entry).delete()[0] > 0
+        if removed:
+            audit_record(action="faq.entry.image_removed", actor=actor, obj=entry, ip_address=ip_address)
+    return removed
 
 
 def question_feedback(question_id: int, helpful: bool) -> None:
