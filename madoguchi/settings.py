@@ -286,6 +286,8 @@ MADOGUCHI_DISASTER_FAQ_CATEGORIES = env_list("MADOGUCHI_DISASTER_FAQ_CATEGORIES"
 # to last byte, and the longest one poll of a feed may take (entries not reached wait for the next).
 MADOGUCHI_ALERT_FEED_TIMEOUT_SECONDS = env_int("MADOGUCHI_ALERT_FEED_TIMEOUT_SECONDS", 10, minimum=1)
 MADOGUCHI_ALERT_FEED_POLL_SECONDS = env_int("MADOGUCHI_ALERT_FEED_POLL_SECONDS", 60, minimum=1)
+# A feed's URL must be https://; http:// too only where this is on (development, local servers).
+MADOGUCHI_ALERT_FEED_ALLOW_HTTP = env_bool("MADOGUCHI_ALERT_FEED_ALLOW_HTTP", False)
 MADOGUCHI_CITY_PLACES = env_list(
     "MADOGUCHI_CITY_PLACES", ["みどり市", "みどり", "中央", "北", "南", "東", "西", "港", "山手", "川辺"]
 )

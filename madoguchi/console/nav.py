@@ -23,6 +23,7 @@ AREAS = [
     ("console:safety", _("安否確認"), Perm.SAFETY_VIEW),
     ("console:shelters", _("避難所"), Perm.SHELTERS_STATUS),
     ("console:alerts", _("警報・防災情報"), Perm.ALERTS_VIEW),
+    ("console:alert_feeds", _("警報の受信フィード"), Perm.ALERT_RULES_MANAGE),
     ("console:faq", _("よくある質問"), Perm.FAQ_MANAGE),
     ("console:scenarios", _("シナリオ"), Perm.SCENARIOS_MANAGE),
     ("console:deliveries", _("配信"), Perm.DELIVERIES_COMPOSE),

@@ -1,6 +1,7 @@
 from django.urls import path, re_path
 
 from madoguchi.console import (
+    alert_feed_views,
     alert_rule_views,
     auth_views,
     bulky_views,
@@ -58,6 +59,11 @@ urlpatterns = [
     path("alerts/rules/new/", alert_rule_views.alert_rule_edit, name="alert_rule_new"),
     path("alerts/rules/<int:rule_id>/", alert_rule_views.alert_rule_edit, name="alert_rule_edit"),
     path("alerts/rules/<int:rule_id>/active/", alert_rule_views.alert_rule_active, name="alert_rule_active"),
+    path("alerts/feeds/", alert_feed_views.alert_feeds, name="alert_feeds"),
+    path("alerts/feeds/new/", alert_feed_views.alert_feed_edit, name="alert_feed_new"),
+    path("alerts/feeds/<int:feed_id>/", alert_feed_views.alert_feed_edit, name="alert_feed_edit"),
+    path("alerts/feeds/<int:feed_id>/active/", alert_feed_views.alert_feed_active, name="alert_feed_active"),
+    path("alerts/feeds/<int:feed_id>/poll/", alert_feed_views.alert_feed_poll, name="alert_feed_poll"),
     path("safety/", disaster_views.safety_list, name="safety"),
     path("safety/new/", disaster_views.safety_new, name="safety_new"),
     path("safety/<int:confirmation_id>/", disaster_views.safety_detail, name="safety_detail"),

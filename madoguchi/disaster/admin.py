@@ -1,6 +1,7 @@
 """Shelters in the admin (corrections staff cannot make from the console page)."""
 
 from django.contrib import admin
+from django.db import models
 
 from madoguchi.disaster.models import Alert, AlertFeed, AlertRule, Shelter
 
@@ -40,3 +41,4 @@ class AlertFeedAdmin(admin.ModelAdmin):
     list_display = ["name", "interval_seconds", "is_active", "last_ok_at", "failures", "last_error"]
     list_filter = ["is_active"]
     fields = ["name", "url", "interval_seconds", "known_kinds_only", "is_active"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}  # the URL rule: https

@@ -231,9 +231,11 @@ def feed_poll(feed: AlertFeed) -> PollResult:
     try:
         root = safe_root(fetched.body)
         if etree.QName(root).namespace == ATOM and etree.QName(root).localname == "feed":
+            kind = AlertFeed.Kind.ATOM
             allowed = {_origin(feed.url), _origin(fetched.url)}  # also where the feed redirected
             _poll_entries(feed, parse_atom(root, fetched.url), result, allowed=allowed)
         else:  # the URL is one alert document
+            kind = AlertFeed.Kind.DOCUMENT
             _ingest(fetched.body, feed, feed.url, result)
     except AlertRefused as refused:
         result.error = str(refused)
@@ -246,6 +248,7 @@ def feed_poll(feed: AlertFeed) -> PollResult:
         last_modified="" if cut_short else fetched.last_modified,
         last_polled_at=now,
         last_ok_at=now,
+        kind=kind,
         failures=0,
         last_error=result.error[:500],
         last_error_at=now if result.error else None,

@@ -3,9 +3,13 @@ staff set during a disaster."""
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django.conf import settings
-from django.core.validators import MinValueValidator
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from madoguchi.disaster.hazards import HAZARDS
@@ -201,17 +205,72 @@ class AlertDelivery(models.Model):
         return f"{self.alert_id} → {self.delivery_id}"
 
 
+FEED_INTERVAL_MIN = 15  # seconds; the periodic job runs every 15 s
+FEED_INTERVAL_MAX = 86_400  # a day: a feed polled less often than that is a feed forgotten
+FEED_URL_MAX = 500
+
+
+def feed_url_refusal(url: str) -> str:
+    """Why a feed URL cannot be saved, in Japanese, or "" when it can: the one rule for a feed's
+    URL (the model's validator, so the admin site and the console's form both apply it). https
+    only, http too when `MADOGUCHI_ALERT_FEED_ALLOW_HTTP` (development, local test servers); a
+    host; printable ASCII (no spaces, control characters or emoji: paste the percent-encoded
+    form); at most FEED_URL_MAX characters. Where the poller goes from there is its own rule
+    (`feeds.py`): an Atom feed's entries only on the feed's own origin."""
+    allow_http = settings.MADOGUCHI_ALERT_FEED_ALLOW_HTTP
+    if not url:
+        return gettext("URL を入れてください。")
+    if len(url) > FEED_URL_MAX:
+        return gettext("URL は %(max)d 文字以内にしてください。") % {"max": FEED_URL_MAX}
+    if not all(" " < char < "\x7f" for char in url):
+        return gettext(
+            "URL に使えない文字(空白、全角文字、絵文字など)が入っています。半角の URL を入れてください。"
+        )
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises for a port that is not a number
+    except ValueError:
+        return gettext("URL として読めません。")
+    scheme = parts.scheme.lower()
+    if scheme not in ("https", "http") or (scheme == "http" and not allow_http):
+        if allow_http:
+            return gettext("https:// か http:// で始まる URL を入れてください。")
+        return gettext("https:// で始まる URL を入れてください(暗号化されない http:// は使えません)。")
+    if not parts.hostname:
+        return gettext("URL にホスト名がありません。")
+    return ""
+
+
+def validate_feed_url(value: str) -> None:
+    refusal = feed_url_refusal(value)
+    if refusal:
+        raise ValidationError(refusal, code="feed_url")
+
+
 class AlertFeed(models.Model):
     """A feed URL polled for alerts: an Atom feed whose entries link to alert documents (気象庁's
     高頻度フィード), or one CAP / 気象庁防災情報XML document fetched again each time. Polled by the
     worker (`feeds.feed_poll`); the last failure is kept for the console's alert list."""
 
+    class Kind(models.TextChoices):
+        # What the URL answered when last read through (set by the poller): nothing before.
+        ATOM = "atom", _("Atom フィード")
+        DOCUMENT = "document", _("単一の文書")
+
     name = models.CharField(_("名前"), max_length=100)
-    url = models.URLField(_("URL"), max_length=500, help_text=_("http:// または https://"))
+    url = models.URLField(
+        _("URL"),
+        max_length=FEED_URL_MAX,
+        validators=[validate_feed_url],
+        help_text=_("https:// で始まる URL"),
+    )
     is_active = models.BooleanField(_("有効"), default=True)
     interval_seconds = models.PositiveIntegerField(
-        _("取得間隔(秒)"), default=60, validators=[MinValueValidator(15)]
+        _("取得間隔(秒)"),
+        default=60,
+        validators=[MinValueValidator(FEED_INTERVAL_MIN), MaxValueValidator(FEED_INTERVAL_MAX)],
     )
+    kind = models.CharField(_("形式"), max_length=10, choices=Kind.choices, blank=True)
     known_kinds_only = models.BooleanField(
         _("扱う種類だけ取得"),
         default=True,

@@ -1,4 +1,5 @@
-"""Writes: shelter imports and the status staff set. Each is one transaction with its audit entry."""
+"""Writes: shelter imports and the status staff set, safety confirmations, alert feeds. Each is one
+transaction with its audit entry."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from madoguchi.core.audit import audit_record
+from madoguchi.disaster.feeds import redacted
 from madoguchi.disaster.hazards import HAZARDS
 from madoguchi.disaster.importers import parse
-from madoguchi.disaster.models import SafetyAnswer, SafetyConfirmation, Shelter
+from madoguchi.disaster.models import AlertFeed, SafetyAnswer, SafetyConfirmation, Shelter
+from madoguchi.disaster.tasks import poll_alert_feed
 from madoguchi.messaging.models import Delivery
 from madoguchi.messaging.services import delivery_save, delivery_send_at_once
 from madoguchi.residents.models import District
@@ -263,3 +266,92 @@ def safety_reask_due() -> int:
             )
         sent += 1
     return sent
+
+
+# Alert feeds (set up in the console's 受信フィード page, or the admin site)
+
+FEED_FIELDS = ("name", "url", "interval_seconds", "known_kinds_only", "is_active")
+
+
+@transaction.atomic
+def alert_feed_save(
+    *, actor: Any, feed: AlertFeed | None, values: dict[str, Any], ip_address: str | None = None
+) -> AlertFeed:
+    """Create or change a feed from `values` (FEED_FIELDS; the model's validators apply:
+    `models.feed_url_refusal`, the interval's bounds). A new URL starts afresh: the old URL's
+    validators (ETag, Last-Modified), its kind and its failures are dropped. A new feed, a new URL
+    or interval, or a feed enabled is polled at the periodic job's next pass. Audited
+    `disaster.alert_feed.created` / `.changed` with the fields changed and the URL without its
+    user, password or query."""
+    created = feed is None
+    if feed is None:
+        feed = AlertFeed()
+    before = {name: getattr(feed, name) for name in FEED_FIELDS}
+    for name, value in values.items():
+        if name in FEED_FIELDS:
+            setattr(feed, name, value)
+    changed = sorted(name for name in FEED_FIELDS if getattr(feed, name) != before[name])
+    if created or "url" in changed:
+        feed.etag = feed.last_modified = feed.kind = feed.last_error = ""
+        feed.failures = 0
+        feed.last_error_at = None
+    if created or {"url", "interval_seconds", "is_active"} & set(changed):
+        feed.next_poll_at = None
+    feed.full_clean()
+    feed.save()
+    audit_record(
+        action="disaster.alert_feed.created" if created else "disaster.alert_feed.changed",
+        actor=actor,
+        obj=feed,
+        ip_address=ip_address,
+        data={
+            "fields": list(FEED_FIELDS) if created else changed,
+            "url": redacted(feed.url),
+            "interval_seconds": feed.interval_seconds,
+            "is_active": feed.is_active,
+        },
+    )
+    return feed
+
+
+@transaction.atomic
+def alert_feed_set_active(
+    feed: AlertFeed, *, active: bool, actor: Any, ip_address: str | None = None
+) -> bool:
+    """Enable or disable a feed; False when it already was. Enabled, it is polled at the periodic
+    job's next pass. Audited `disaster.alert_feed.enabled` / `.disabled`."""
+    fields: dict[str, Any] = {"is_active": active}
+    if active:
+        fields["next_poll_at"] = None
+    if not AlertFeed.objects.filter(pk=feed.pk, is_active=not active).update(**fields):
+        return False
+    audit_record(
+        action="disaster.alert_feed.enabled" if active else "disaster.alert_feed.disabled",
+        actor=actor,
+        obj=feed,
+        ip_address=ip_address,
+        data={"url": redacted(feed.url)},
+    )
+    return True
+
+
+@transaction.atomic
+def alert_feed_poll_now(feed: AlertFeed, *, actor: Any, ip_address: str | None = None) -> bool:
+    """Queue one poll of an enabled feed now (the worker's task, `tasks.poll_alert_feed`), and
+    move its next scheduled poll one interval on, as the periodic job's claim does, so the two
+    do not poll it together. False for a disabled feed. Audited `disaster.alert_feed.poll_requested`."""
+    now = timezone.now()
+    claimed = AlertFeed.objects.filter(pk=feed.pk, is_active=True).update(
+        next_poll_at=now + timedelta(seconds=feed.interval_seconds)
+    )
+    if not claimed:
+        return False
+    poll_alert_feed.enqueue(feed.pk)  # a row in this transaction (django-tasks-db)
+    audit_record(
+        action="disaster.alert_feed.poll_requested",
+        actor=actor,
+        obj=feed,
+        ip_address=ip_address,
+        data={"url": redacted(feed.url)},
+    )
+    return True

@@ -203,3 +203,12 @@ def bulky(resident: Resident) -> Any:
         fee_total=400,
     )
     return {"BI": item, "BD": day, "BK": booking}
+
+
+@pytest.fixture
+def alert_feed(db: None) -> Any:
+    from madoguchi.disaster.models import AlertFeed
+
+    return AlertFeed.objects.create(
+        name="気象庁 高頻度(随時)", url="https://www.data.jma.go.jp/developer/xml/feed/extra.xml"
+    )
