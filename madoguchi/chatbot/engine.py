@@ -224,6 +224,9 @@ def _dispatch_together(action: str, events: list[InboundEvent]) -> list[Exceptio
             raise ValueError(
                 f"the batch handler of {action!r} answered {len(answered)} of {len(turns)} turns"
             )
+        if any(turn.confidential for turn in turns):
+            # Sealing the events and their answers is the ordinary way's (dispatch).
+            raise ValueError(f"the batch handler of {action!r} marked a turn confidential")
         # As route() does for an answer: a streak of misses ends.
         MissStreak.objects.filter(resident__in=[turn.resident for turn in turns]).delete()
     except Exception:
