@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
+from django.conf import settings
 from django_tasks_db.management.commands.db_worker import Worker
 
 from madoguchi.chatbot.models import Keyword
@@ -188,13 +189,22 @@ def liff_channel(channel: Channel) -> Channel:
 def run_tasks() -> None:
     """Process every waiting inbound event and run every task that is ready, in this process
     (with django-tasks-db's own worker), until neither is left: what `madoguchi worker` does."""
-    from madoguchi.channels.line.inbound import events_drain
-
     while True:
         events_drain()
         task_worker(interval=0, batch=True, worker_id="pytest").run()
         if not events_drain():  # else those events may have queued tasks: once more
             return
+
+
+def events_drain() -> int:
+    """Claim and process waiting inbound events until none is due; return how many."""
+    from madoguchi.channels.line.inbound import events_claim, events_process
+
+    count = 0
+    while claimed := events_claim(settings.EVENT_BATCH):
+        events_process(claimed)
+        count += len(claimed)
+    return count
 
 
 @pytest.fixture

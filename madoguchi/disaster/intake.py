@@ -6,17 +6,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
 from django.db import IntegrityError, transaction
 
 from madoguchi.core.audit import audit_record
-from madoguchi.disaster.alerts import MAX_BYTES, SEVERITIES, AlertRefused, ParsedAlert, parse_alert
+from madoguchi.disaster.alerts import SEVERITIES, AlertRefused, ParsedAlert, parse_alert
 from madoguchi.disaster.models import Alert, AlertDelivery, AlertRule
 from madoguchi.messaging.content import content_from_text
 from madoguchi.messaging.models import Delivery
 from madoguchi.messaging.services import delivery_save, delivery_send_at_once, delivery_submit, segment_save
 
-FETCH_TIMEOUT = 10.0
 # Statuses of a real alert (CAP status, JMA Control/Status): only these are sent at once.
 ACTUAL = ("Actual", "通常")
 
@@ -52,31 +50,6 @@ class IngestResult:
     alert: Alert
     created: bool
     deliveries: list[Delivery] = field(default_factory=list)
-
-
-def fetch(url: str) -> bytes:
-    """GET an alert feed entry: http(s) only, a timeout, at most MAX_BYTES read."""
-    if not url.startswith(("http://", "https://")):
-        raise AlertRefused("http:// か https:// の URL だけを取得できます")
-    try:
-        with httpx.stream("GET", url, timeout=FETCH_TIMEOUT, follow_redirects=False) as response:
-            if response.status_code != 200:
-                raise AlertRefused(f"取得できませんでした(HTTP {response.status_code})")
-            declared = response.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > MAX_BYTES:
-                raise AlertRefused(f"大きすぎます({int(declared):,} バイト、上限 {MAX_BYTES:,})")
-            chunks: list[bytes] = []
-            size = 0
-            for chunk in response.iter_bytes():
-                size += len(chunk)
-                if size > MAX_BYTES:
-                    raise AlertRefused(f"大きすぎます(上限 {MAX_BYTES:,} バイト)")
-                chunks.append(chunk)
-    except httpx.TimeoutException:
-        raise AlertRefused(f"{FETCH_TIMEOUT:.0f} 秒以内に応答がありませんでした") from None
-    except httpx.HTTPError as error:
-        raise AlertRefused(f"取得できませんでした({type(error).__name__})") from None
-    return b"".join(chunks)
 
 
 def rule_matches(rule: AlertRule, alert: Alert) -> bool:

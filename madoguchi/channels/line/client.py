@@ -232,20 +232,14 @@ def _concurrently(send: Callable[[int], Exception | None], indexes: list[int]) -
     threads = min(settings.LINE_REPLY_THREADS, len(indexes))
     shares = [indexes[start::threads] for start in range(threads)]
 
-    def in_thread(share: list[int]) -> list[Exception | None]:
+    def in_thread(share: list[int]) -> list[tuple[int, Exception | None]]:
         try:
-            return [send(index) for index in share]
+            return [(index, send(index)) for index in share]
         finally:
             connection.close()
 
     with ThreadPoolExecutor(threads, thread_name_prefix="madoguchi-reply") as pool:
-        outcomes = dict(
-            zip(
-                (i for share in shares for i in share),
-                (o for r in pool.map(in_thread, shares) for o in r),
-                strict=True,
-            )
-        )
+        outcomes = dict(pair for done in pool.map(in_thread, shares) for pair in done)
     return [outcomes[index] for index in indexes]
 
 
@@ -386,16 +380,15 @@ class LineTransport:
                 rendered = render_messages(answer.messages)
                 same = json.dumps(rendered, sort_keys=True, ensure_ascii=False)
                 to_push.setdefault(same, (rendered, []))[1].append(index)
-        alone = [index for _rendered, indexes in to_push.values() if len(indexes) == 1 for index in indexes]
         together = [(rendered, indexes) for rendered, indexes in to_push.values() if len(indexes) > 1]
         pushed = {index for _rendered, indexes in together for index in indexes}
 
         def send_one(index: int) -> Exception | None:
             answer = replies[index]
-            try:  # a fresh token: a reply of its own (free, and nothing to share); or alone
+            try:  # a fresh token: a reply of its own (free, and nothing to share); or pushed alone
                 self.reply(
                     channel,
-                    reply_token=answer.reply_token if index not in alone else None,
+                    reply_token=answer.reply_token,
                     user_id=answer.user_id,
                     messages=answer.messages,
                     dedupe_key=answer.dedupe_key,

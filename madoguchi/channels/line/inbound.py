@@ -193,15 +193,6 @@ def events_process(events: list[InboundEvent]) -> None:
         )
 
 
-def events_drain(batch: int | None = None) -> int:
-    """Claim and process waiting events until none is due; return how many were processed."""
-    count = 0
-    while claimed := events_claim(batch or settings.EVENT_BATCH):
-        events_process(claimed)
-        count += len(claimed)
-    return count
-
-
 def events_loop(stop: threading.Event, interval: float) -> None:
     """`madoguchi worker`'s inbound loop: claim a batch and process it; claim again at once only
     while batches come full (a backlog), else wait `interval` first. Under a steady stream that

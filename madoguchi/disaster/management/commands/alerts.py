@@ -9,8 +9,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from madoguchi.disaster.alerts import MAX_BYTES, AlertRefused
-from madoguchi.disaster.feeds import feed_poll, redacted
-from madoguchi.disaster.intake import alert_ingest, fetch
+from madoguchi.disaster.feeds import FetchFailed, feed_poll, fetch_limited, redacted
+from madoguchi.disaster.intake import alert_ingest
 from madoguchi.disaster.models import AlertFeed
 
 
@@ -33,7 +33,11 @@ class Command(BaseCommand):
         for source in sources:
             try:
                 if source.startswith(("http://", "https://")):
-                    data = fetch(source)
+                    # The feeds' fetch: its size, time and redirect limits (no feed origin to keep to).
+                    try:
+                        data = fetch_limited(source, max_bytes=MAX_BYTES).body
+                    except FetchFailed as failure:
+                        raise AlertRefused(failure.message) from None
                 else:
                     path = Path(source)
                     if not path.is_file():
